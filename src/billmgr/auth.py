@@ -1,0 +1,39 @@
+"""Callers: who is making a request, and at what level.
+
+A local caller is identified from the socket's peer credentials: root and
+the daemon's own user are the superuser; a system user named by
+``LocalAdmin`` in the configuration is too; anyone else is refused.
+"""
+
+import os
+import pwd
+from dataclasses import dataclass
+
+from . import errors
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    level: str              # admin | user
+    superuser: bool = False
+    account: int | None = None
+    address: str = "local"
+
+    def may_call(self, spec):
+        return self.superuser or self.level in spec.levels
+
+
+def _user_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def local_caller(uid, config):
+    """The caller behind a Unix socket connection from system user ``uid``."""
+    name = _user_name(uid)
+    if uid in (0, os.geteuid()) or name in config.local_admins or str(uid) in config.local_admins:
+        return Caller(name=name, level="admin", superuser=True)
+    raise errors.MgrError("auth", "local_user", name, "msg_error_local_user")

@@ -1,0 +1,162 @@
+"""billmgr.conf parsing into an immutable Config value.
+
+The file holds one setting per line: ``Name value``, ``Option Name`` for a
+flag, ``path name value`` for a path; ``#`` starts a comment.  Relative paths
+are taken from the file's directory.  Standard library only: mgrctl reads the
+configuration on every call to find the socket.
+"""
+
+import os
+from collections import namedtuple
+
+SYSTEM_CONFIG = "/etc/billmgr/billmgr.conf"
+
+PATHS = ("data", "db", "socket", "log", "pid", "xml", "addon", "processing")
+OPTIONS = ("RestrictAuthinfo",)
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+# paths that default to a place inside the data directory
+_INSIDE_DATA = {"db": "billmgr.db", "socket": "billmgr.sock", "log": "billmgr.log",
+                "pid": "billmgrd.pid", "xml": "etc/xml", "addon": "addon",
+                "processing": "processing"}
+
+_FIELDS = ("source",) + PATHS + (
+    "http_listen", "restrict_authinfo", "restrict_authinfo_range", "trusted_proxy",
+    "smtp_server", "mail_from", "local_admins", "log_level")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file and line."""
+
+
+def default_data_dir():
+    """Where an unconfigured install keeps everything: no root, no set-up."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "billmgr")
+
+
+class Config(namedtuple("Config", _FIELDS)):
+    """The immutable settings of one billmgr; paths are absolute strings.
+
+    A namedtuple rather than a dataclass: mgrctl builds one on every call and
+    must not pay for importing dataclasses and inspect.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def make(cls, source=None, **values):
+        data = values.pop("data", None) or default_data_dir()
+        for name, relative in _INSIDE_DATA.items():
+            values.setdefault(name, os.path.join(data, relative))
+        settings = dict(http_listen=(), restrict_authinfo=False, restrict_authinfo_range=(),
+                        trusted_proxy=(), smtp_server=None, mail_from=None, local_admins=(),
+                        log_level="info")
+        settings.update(values)
+        return cls(source=source, data=data, **settings)
+
+    def items(self):
+        """(setting, value) pairs as an admin reads them in paramlist."""
+        for name, value in zip(self._fields, self):
+            if isinstance(value, tuple):
+                value = ", ".join(":".join(map(str, v)) if isinstance(v, tuple) else str(v)
+                                  for v in value)
+            elif isinstance(value, bool):
+                value = "on" if value else "off"
+            yield name, "" if value is None else str(value)
+
+
+def _network_list(text):
+    import ipaddress
+
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                     for part in text.replace(";", ",").split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(f"not a network list: {exc}") from None
+
+
+def _listen_address(text):
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected ADDRESS:PORT, got {text!r}")
+    return (host.strip("[]") or "0.0.0.0", int(port))
+
+
+def _log_level(text):
+    if text.lower() not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+    return text.lower()
+
+
+# setting name -> (Config field, parser, repeatable)
+_SETTINGS = {
+    "HttpListen": ("http_listen", _listen_address, True),
+    "RestrictAuthinfoRange": ("restrict_authinfo_range", _network_list, False),
+    "TrustedProxy": ("trusted_proxy", _network_list, False),
+    "SmtpServer": ("smtp_server", _listen_address, False),
+    "MailFrom": ("mail_from", str, False),
+    "LocalAdmin": ("local_admins", str, True),
+    "LogLevel": ("log_level", _log_level, False),
+}
+
+
+def parse(text, source=None):
+    """A Config from the text of a billmgr.conf file."""
+    base = os.path.dirname(source) if source else os.getcwd()
+    values = {}
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"{source or '<config>'}:{lineno}"
+        name, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if name == "path":
+            key, _, value = rest.partition(" ")
+            if key not in PATHS or not value.strip():
+                raise ConfigError(f"{where}: unknown path {key!r} (known: {', '.join(PATHS)})")
+            values[key] = os.path.normpath(os.path.join(base, os.path.expanduser(value.strip())))
+        elif name == "Option":
+            if rest not in OPTIONS:
+                raise ConfigError(f"{where}: unknown option {rest!r}")
+            values["restrict_authinfo"] = True
+        elif name in _SETTINGS:
+            attr, convert, repeatable = _SETTINGS[name]
+            if not rest:
+                raise ConfigError(f"{where}: {name} needs a value")
+            try:
+                value = convert(rest)
+            except ValueError as exc:
+                raise ConfigError(f"{where}: bad value for {name}: {exc}") from None
+            if repeatable:
+                values[attr] = values.get(attr, ()) + (value,)
+            else:
+                values[attr] = value
+        else:
+            raise ConfigError(f"{where}: unknown setting {name!r}")
+    return Config.make(source, **values)
+
+
+def find(explicit=None):
+    """The configuration file to use: --config, $BILLMGR_CONF, the system one, or none."""
+    for candidate in (explicit, os.environ.get("BILLMGR_CONF")):
+        if candidate:
+            if not os.path.isfile(candidate):
+                raise ConfigError(f"{candidate}: configuration file not found")
+            return os.path.abspath(candidate)
+    return SYSTEM_CONFIG if os.path.isfile(SYSTEM_CONFIG) else None
+
+
+def load(explicit=None):
+    path = find(explicit)
+    if path is None:
+        return Config.make()
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return parse(text, path)
+
+

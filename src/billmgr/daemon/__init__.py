@@ -1,0 +1,1 @@
+"""billmgrd: the process that owns the database and answers calls."""

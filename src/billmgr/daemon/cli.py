@@ -1,0 +1,105 @@
+"""The billmgrd command line: turns flags into a Config and acts on it."""
+
+import logging
+import os
+import sys
+
+import click
+
+from .. import config as config_mod
+from . import control
+
+config_option = click.option("--config", "config_path", metavar="FILE",
+                             help="billmgr.conf to use (default: $BILLMGR_CONF, "
+                                  "/etc/billmgr/billmgr.conf, else a local data directory).")
+
+
+def _config(path):
+    try:
+        return config_mod.load(path)
+    except config_mod.ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _setup_logging(config):
+    os.makedirs(os.path.dirname(config.log), exist_ok=True)
+    logging.basicConfig(filename=config.log, level=config.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group()
+def main():
+    """billmgrd: the billmgr daemon."""
+
+
+@main.command()
+@config_option
+def run(config_path):
+    """Run in the foreground (as under systemd)."""
+    from ..registry import RegistryError
+    from .server import Server
+    from .unixsocket import SocketInUse, ensure_private_dir
+
+    config = _config(config_path)
+    ensure_private_dir(config.data)
+    _setup_logging(config)
+    try:
+        server = Server(config)
+    except (RegistryError, RuntimeError, OSError) as exc:
+        logging.getLogger("billmgr.daemon").error("cannot start: %s", exc)
+        raise click.ClickException(f"cannot start: {exc}") from None
+    try:
+        server.run()
+    except (SocketInUse, OSError) as exc:
+        raise click.ClickException(f"cannot listen: {exc}") from None
+
+
+@main.command()
+@config_option
+def start(config_path):
+    """Start in the background and wait until it answers."""
+    config = _config(config_path)
+    try:
+        pid = control.start(config)
+    except control.ControlError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"billmgrd started (pid {pid}), socket {config.socket}")
+
+
+@main.command()
+@config_option
+def stop(config_path):
+    """Stop gracefully: in-flight requests finish first."""
+    try:
+        pid = control.stop(_config(config_path))
+    except control.ControlError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"billmgrd (pid {pid}) stopped")
+
+
+@main.command()
+@config_option
+def status(config_path):
+    """Show pid, uptime, memory, connections, database and registry size."""
+    try:
+        lines = control.status(_config(config_path))
+    except (control.ControlError, control.Unreachable) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(3)
+    for name, value in lines:
+        click.echo(f"{name}: {value}")
+
+
+@main.command()
+@config_option
+def reload(config_path):
+    """Re-read configuration and XML; a broken file keeps the old ones."""
+    try:
+        control.reload(_config(config_path))
+    except (control.ControlError, control.Unreachable) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("reloaded")
+
+
+if __name__ == "__main__":
+    main()

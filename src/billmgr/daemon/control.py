@@ -1,0 +1,111 @@
+"""billmgrd start | stop | status | reload: managing a daemon in the background."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from ..client.connection import Connection, Unreachable
+
+
+class ControlError(Exception):
+    """What went wrong, in a sentence for the admin."""
+
+
+def running_pid(config):
+    """The pid of the live billmgrd owning this configuration, or None."""
+    import psutil
+
+    try:
+        with open(config.pid) as pidfile:
+            pid = int(pidfile.read().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        process = psutil.Process(pid)
+        if "billmgr" in " ".join(process.cmdline()):
+            return pid
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        pass
+    return None
+
+
+def ask(config, message, timeout=60):
+    with Connection(config.socket, timeout=timeout) as conn:
+        return conn.request(message)
+
+
+def start(config, wait=30.0):
+    pid = running_pid(config)
+    if pid:
+        raise ControlError(f"billmgrd is already running (pid {pid})")
+    os.makedirs(config.data, exist_ok=True)
+    command = [sys.executable, "-m", "billmgr.daemon.cli", "run"]
+    if config.source:
+        command += ["--config", config.source]
+    errors_path = os.path.join(config.data, "billmgrd.start.err")
+    with open(errors_path, "wb") as errors:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=errors, start_new_session=True)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            with open(errors_path) as errors:
+                raise ControlError(f"billmgrd exited at start: {errors.read().strip()}")
+        try:
+            ask(config, {"op": "status"}, timeout=5)
+            os.unlink(errors_path)
+            return process.pid
+        except Unreachable:
+            time.sleep(0.05)
+    raise ControlError(f"billmgrd did not answer on {config.socket} within {wait:.0f}s")
+
+
+def stop(config, wait=60.0):
+    pid = running_pid(config)
+    if not pid:
+        raise ControlError("billmgrd is not running")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if running_pid(config) is None:
+            return pid
+        time.sleep(0.05)
+    raise ControlError(f"billmgrd (pid {pid}) did not stop within {wait:.0f}s")
+
+
+def status(config):
+    """Lines describing the running daemon, from psutil and the daemon itself."""
+    import psutil
+
+    pid = running_pid(config)
+    if not pid:
+        raise ControlError(f"billmgrd is not running (socket {config.socket})")
+    process = psutil.Process(pid)
+    with process.oneshot():
+        rss = process.memory_info().rss
+        threads = process.num_threads()
+        started = process.create_time()
+    state = ask(config, {"op": "status"}, timeout=10)["status"]
+    db_size = sum(os.path.getsize(path) for path in (config.db, config.db + "-wal")
+                  if os.path.exists(path))
+    return [
+        ("pid", pid),
+        ("uptime", f"{int(time.time() - started)}s"),
+        ("rss", f"{rss / 1048576:.1f} MiB"),
+        ("threads", threads),
+        ("connections", state["connections"]),
+        ("requests", state["requests"]),
+        ("suspended", "yes" if state["suspended"] else "no"),
+        ("database", f"{config.db} ({db_size / 1048576:.2f} MiB)"),
+        ("registry", f"{state['functions']} functions from {state['files']} files"),
+        ("socket", config.socket),
+        ("log", config.log),
+    ]
+
+
+def reload(config):
+    reply = ask(config, {"op": "reload"})
+    if reply.get("error"):
+        raise ControlError(f"reload failed, previous configuration kept: {reply.get('body')}")

@@ -1,0 +1,134 @@
+"""The request pipeline: caller -> function -> access -> validation ->
+handler in one transaction -> rendered reply.
+
+Every transport (Unix socket, HTTP) hands its parameters and its idea of
+the caller to ``Dispatcher.handle`` and sends back the Reply it gets.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from . import errors, render
+from .doc import Doc, ErrorInfo
+from .errors import MgrError
+from .params import Params
+from .registry import LANGS
+from .validation import validate
+
+log = logging.getLogger("billmgr.request")
+
+SECRET_PARAMS = frozenset({"passwd", "password", "confirm", "authinfo", "key", "auth"})
+
+
+@dataclass(frozen=True)
+class Reply:
+    body: str
+    content_type: str
+    error: str | None = None   # the error type, when the reply is an error
+
+
+@dataclass(frozen=True)
+class View:
+    """What devel and print need to know about a function beyond its data."""
+    metadata_xml: str
+    messages: dict
+
+
+class Request:
+    """What a handler sees: parameters, caller, database, language, clock."""
+
+    def __init__(self, params, caller, db, lang, spec, app):
+        self.params = params
+        self.caller = caller
+        self.db = db
+        self.lang = lang
+        self.spec = spec
+        self.clock = app.clock
+        self.config = app.config
+        self.registry = app.registry
+
+    @property
+    def elid(self):
+        return self.params.get("elid", "")
+
+    @property
+    def sok(self):
+        return bool(self.params.get("sok"))
+
+    def msg(self, key, default=None):
+        return self.registry.message(self.lang, self.spec.name, key, default)
+
+
+def masked(params):
+    return [(k, "***" if k in SECRET_PARAMS else v) for k, v in params.pairs]
+
+
+class Dispatcher:
+    """Holds the current registry, store, config and clock; turns calls into replies."""
+
+    def __init__(self, registry, store, config, clock):
+        self.registry = registry
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.suspended = False
+
+    def handle(self, pairs, identify):
+        """Run one call given as (name, value) pairs; never raises.
+
+        ``identify`` is the transport's way to name the caller: it returns a
+        Caller or raises an ``auth`` MgrError.
+        """
+        started = time.perf_counter()
+        params = Params(pairs)
+        registry = self.registry  # one snapshot for the whole request, even across a reload
+        func = params.get("func", "")
+        lang = params.get("lang") if params.get("lang") in LANGS else "en"
+        out = render.resolve(params.get("out"))
+        spec = registry.get(func)
+        caller = None
+        try:
+            caller = identify()
+            doc = self._run(registry, spec, func, params, caller, lang)
+        except MgrError as exc:
+            doc = Doc(error=self._error_info(registry, exc, func, lang))
+        except Exception:
+            log.exception("internal error in %s %s", func, masked(params))
+            doc = Doc(error=self._error_info(registry, errors.internal(), func, lang))
+        doc.func, doc.lang = func, lang
+        view = None
+        if spec is not None and out in ("devel", "print"):
+            view = View(spec.metadata_xml, registry.function_messages(lang, func))
+        content_type, body = render.render(doc, out, view)
+        log.info("%s %s %s -> %s %.1fms", caller.name if caller else "-", func,
+                 " ".join(f"{k}={v}" for k, v in masked(params) if k != "func"),
+                 doc.error.type if doc.error else "ok", (time.perf_counter() - started) * 1000)
+        return Reply(body, content_type, doc.error.type if doc.error else None)
+
+    def _run(self, registry, spec, func, params, caller, lang):
+        if self.suspended:
+            raise MgrError("access", "panel", "", "msg_error_suspended")
+        if spec is None:
+            raise MgrError("func", func or "func", func)
+        if not caller.may_call(spec):
+            raise errors.access(func)
+        validate(spec, params)
+        with self.store.transaction(write=spec.writes(params)) as db:
+            doc = spec.handler.call(Request(params, caller, db, lang, spec, self))
+        if doc is None:
+            doc = Doc(ok=True)
+        if doc.ok:
+            doc.tparams = masked(params)
+        return doc
+
+    @staticmethod
+    def _error_info(registry, exc, func, lang):
+        """The error with its message in ``lang``; the object named by its label."""
+        template = registry.message(lang, func, exc.message, "") or registry.message(
+            lang, func, f"msg_error_{exc.type}")
+        label = registry.message(lang, func, exc.object, exc.object) if exc.object else ""
+        text = template.replace("__object__", label).replace("__value__", exc.value)
+        if exc.detail:
+            text = f"{text}: {exc.detail}"
+        return ErrorInfo(exc.type, exc.object, exc.value, text)

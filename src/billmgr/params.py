@@ -1,0 +1,40 @@
+"""Request parameters: an ordered list of (name, value) pairs, repeats kept."""
+
+
+class Params:
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs=()):
+        self.pairs = [(str(k), "" if v is None else str(v)) for k, v in pairs]
+
+    def get(self, name, default=None):
+        for key, value in self.pairs:
+            if key == name:
+                return value
+        return default
+
+    def getall(self, name):
+        return [value for key, value in self.pairs if key == name]
+
+    def __contains__(self, name):
+        return any(key == name for key, _ in self.pairs)
+
+    def set(self, name, value):
+        """Replace every value of ``name`` with one value, keeping its position."""
+        kept, placed = [], False
+        for key, old in self.pairs:
+            if key != name:
+                kept.append((key, old))
+            elif not placed:
+                kept.append((key, value))
+                placed = True
+        if not placed:
+            kept.append((name, value))
+        self.pairs = kept
+
+    def ids(self, name="elid"):
+        """The ids of a group action: ``elid=1, 2`` or ``elid=1,2`` or repeated elid."""
+        result = []
+        for value in self.getall(name):
+            result.extend(part.strip() for part in value.split(",") if part.strip())
+        return result

@@ -1,0 +1,30 @@
+"""Password hashing: salted scrypt, slow on purpose, compared in constant time."""
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+_N, _R, _P = 2 ** 14, 8, 1
+
+
+def _b64(raw):
+    return base64.b64encode(raw).decode()
+
+
+def hash_password(password):
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P)
+    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password, stored):
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt),
+                                n=int(n), r=int(r), p=int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, base64.b64decode(digest))

@@ -1,0 +1,162 @@
+"""Loading XML metadata files into a Registry.
+
+Core declarations come from the package's xml directory, then plugins'
+``billmgr_mod_*.xml`` from the configured plugin directory.  The parser
+resolves no entities and reaches no network.  Any fault raises
+RegistryError naming the file and line, so a reload can keep the old registry.
+"""
+
+import importlib
+from pathlib import Path
+
+from lxml import etree
+
+from .spec import Column, Field, FunctionSpec, Handler
+
+KINDS = ("list", "form", "action")
+LEVELS = ("admin", "user")
+HANDLER_TYPES = ("python",)
+FIELD_TYPES = ("text", "password", "checkbox", "select", "textarea", "hidden")
+CHECKS = ("int", "email", "url", "date", "datetime", "ip", "money", "phone")
+
+
+class RegistryError(Exception):
+    """A metadata file cannot be loaded; the message names file and line."""
+
+
+def _parser():
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           dtd_validation=False, huge_tree=False, remove_comments=True)
+
+
+def core_xml_dir():
+    """The core declarations: inside the installed package, or the checkout's xml/."""
+    packaged = Path(__file__).resolve().parent.parent / "xml"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "xml"
+
+
+def metadata_files(plugin_dir):
+    core = sorted(core_xml_dir().glob("billmgr*.xml"), key=lambda p: (p.name != "billmgr.xml", p.name))
+    plugins = sorted(Path(plugin_dir).glob("billmgr_mod_*.xml")) if plugin_dir else []
+    return [(path, False) for path in core] + [(path, True) for path in plugins]
+
+
+def _fail(path, node, message):
+    line = getattr(node, "sourceline", None) or "?"
+    raise RegistryError(f"{path}:{line}: {message}")
+
+
+def _yes(node, attr):
+    return node.get(attr, "no").lower() in ("yes", "on", "true")
+
+
+def _field(path, node):
+    """A form or filter field from ``<field name=..><input|select|textarea/></field>``."""
+    control = next((c for c in node if c.tag in ("input", "select", "textarea")), None)
+    if control is None:
+        _fail(path, node, f"field {node.get('name')!r} has no input, select or textarea")
+    name = control.get("name") or node.get("name")
+    ftype = control.get("type", "text") if control.tag == "input" else control.tag
+    if ftype not in FIELD_TYPES:
+        _fail(path, control, f"unknown field type {ftype!r}")
+    check = control.get("check")
+    if check and check not in CHECKS:
+        _fail(path, control, f"unknown check {check!r} (known: {', '.join(CHECKS)})")
+    maxlength = control.get("maxlength")
+    if maxlength is not None and not maxlength.isdigit():
+        _fail(path, control, "maxlength must be a number")
+    return Field(name=name, type=ftype, required=_yes(control, "required"), check=check,
+                 readonly=_yes(control, "readonly"),
+                 maxlength=int(maxlength) if maxlength else None,
+                 choices=tuple(v.get("key") for v in control.iter("val")))
+
+
+def _function(path, node, is_plugin):
+    name = node.get("name")
+    kind = node.get("type", "form")
+    if not name:
+        _fail(path, node, "metadata without a name")
+    if kind not in KINDS:
+        _fail(path, node, f"function {name}: unknown type {kind!r}")
+    levels = frozenset(node.get("level", "admin").split())
+    if not levels or not levels <= set(LEVELS):
+        _fail(path, node, f"function {name}: level must be among {', '.join(LEVELS)}")
+    columns = tuple(Column(c.get("name"), c.get("type", "data"), c.get("sort"))
+                    for c in node.iterfind("coldata/col"))
+    fields = tuple(_field(path, f) for f in node.iterfind("form//field"))
+    filters = tuple(_field(path, f) for f in node.iterfind("filter//field"))
+    return FunctionSpec(name=name, kind=kind, levels=levels, source=str(path),
+                        key=node.get("key", "id"), keyname=node.get("keyname", "name"),
+                        columns=columns, fields=fields, filters=filters,
+                        metadata_xml=etree.tostring(node, encoding="unicode"),
+                        override=is_plugin and _yes(node, "override"))
+
+
+def _bind(path, node, module_name, function_name):
+    """The callable behind a python handler: ``function_name`` in ``module_name``."""
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # a plugin's import can fail in any way
+        _fail(path, node, f"handler module {module_name!r} cannot be imported: {exc}")
+    call = getattr(module, function_name.replace(".", "_"), None)
+    if not callable(call):
+        _fail(path, node, f"handler {module_name!r} has no function {function_name.replace('.', '_')!r}")
+    return call
+
+
+def _handlers(path, root):
+    """(function name, Handler) for every ``<handler><func name=../></handler>``."""
+    for node in root.iterfind("handler"):
+        name, htype = node.get("name"), node.get("type")
+        if htype not in HANDLER_TYPES:
+            _fail(path, node, f"handler {name!r}: unknown type {htype!r} (known: {', '.join(HANDLER_TYPES)})")
+        for func in node.iterfind("func"):
+            call = _bind(path, func, name, func.get("name", ""))
+            yield func.get("name"), Handler(name=name, type=htype, source=str(path), call=call)
+
+
+def _messages(root):
+    """{lang: {function: {key: text}}} from ``<lang><messages><msg/></messages></lang>``."""
+    result = {}
+    for lang in root.iterfind("lang"):
+        for group in lang.iterfind("messages"):
+            table = result.setdefault(lang.get("name"), {}).setdefault(group.get("name"), {})
+            for msg in group.iterfind("msg"):
+                table[msg.get("name")] = (msg.text or "").strip()
+    return result
+
+
+def load(plugin_dir=None):
+    """(functions, messages, files) from the core and plugin metadata."""
+    functions, messages, files = {}, {}, []
+    pending_handlers = []
+    for path, is_plugin in metadata_files(plugin_dir):
+        try:
+            root = etree.parse(str(path), _parser()).getroot()
+        except (etree.XMLSyntaxError, OSError) as exc:
+            raise RegistryError(f"{path}: {exc}") from None
+        if root.tag != "mgrdata":
+            _fail(path, root, f"root element must be <mgrdata>, not <{root.tag}>")
+        files.append(str(path))
+        for node in root.iterfind("metadata"):
+            spec = _function(path, node, is_plugin)
+            previous = functions.get(spec.name)
+            if previous and not spec.override:
+                _fail(path, node, f"function {spec.name} is already declared in {previous.source}"
+                      + (" (declare override=\"yes\" to replace it)" if is_plugin else ""))
+            functions[spec.name] = spec
+        for lang, groups in _messages(root).items():
+            for group, table in groups.items():
+                messages.setdefault(lang, {}).setdefault(group, {}).update(table)
+        pending_handlers.extend((path, root, name, handler)
+                                for name, handler in _handlers(path, root))
+    for path, root, name, handler in pending_handlers:
+        if name not in functions:
+            _fail(path, root, f"handler {handler.name!r} names undeclared function {name!r}")
+        functions[name].handler = handler
+    missing = sorted(name for name, spec in functions.items() if spec.handler is None)
+    if missing:
+        raise RegistryError(f"functions without a handler: {', '.join(missing)}")
+    return functions, messages, files

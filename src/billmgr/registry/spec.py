@@ -1,0 +1,60 @@
+"""FunctionSpec: what the XML metadata says a function is."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "data"        # data | msg (value is a message key)
+    sort: str | None = None   # alpha | digit | None (not sortable)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str = "text"        # text | password | checkbox | select | textarea | hidden
+    required: bool = False
+    check: str | None = None  # int | email | url | date | datetime | ip | money | phone
+    readonly: bool = False
+    maxlength: int | None = None
+    choices: tuple = ()       # static select values
+
+
+@dataclass(frozen=True)
+class Handler:
+    name: str                 # python: a module; cgi/xml: an executable in the addon dir
+    type: str                 # python | cgi | xml
+    source: str
+    call: object = None       # the bound callable
+
+
+@dataclass
+class FunctionSpec:
+    name: str
+    kind: str                 # list | form | action
+    levels: frozenset
+    source: str
+    key: str = "id"
+    keyname: str = "name"
+    columns: tuple = ()
+    fields: tuple = ()
+    filters: tuple = ()
+    metadata_xml: str = ""
+    handler: Handler | None = None
+    override: bool = False
+    column_names: tuple = field(init=False)
+
+    def __post_init__(self):
+        self.column_names = tuple(c.name for c in self.columns)
+
+    def writes(self, params):
+        """Whether a call changes data: forms submitted with sok, and every action."""
+        if self.kind == "list":
+            return False
+        if self.kind == "form":
+            return bool(params.get("sok"))
+        return True
+
+    def column(self, name):
+        return next((c for c in self.columns if c.name == name), None)

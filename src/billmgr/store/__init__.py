@@ -1,0 +1,76 @@
+"""The SQLite store: one writer, readers beside it, one transaction per request.
+
+WAL mode with ``synchronous=FULL`` so every committed write survives a power
+cut; foreign keys on; a busy timeout.  Writers queue on one lock and use
+``BEGIN IMMEDIATE``; readers take a pooled ``query_only`` connection and see a
+consistent snapshot.  A handler never commits: leaving the ``transaction``
+block commits, an exception rolls everything back.
+"""
+
+import queue
+import sqlite3
+import threading
+from contextlib import contextmanager
+
+from . import migrations
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path, readonly=False):
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                           timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+class Store:
+    def __init__(self, path):
+        self.path = str(path)
+        self._writer = connect(self.path)
+        migrations.apply(self._writer)
+        self._write_lock = threading.Lock()
+        self._readers = queue.SimpleQueue()
+
+    @contextmanager
+    def transaction(self, write=False):
+        """A connection inside one transaction, committed only if the block succeeds."""
+        if write:
+            with self._write_lock:
+                yield from self._run(self._writer, "BEGIN IMMEDIATE")
+        else:
+            try:
+                conn = self._readers.get_nowait()
+            except queue.Empty:
+                conn = connect(self.path, readonly=True)
+            try:
+                yield from self._run(conn, "BEGIN")
+            finally:
+                self._readers.put(conn)
+
+    @staticmethod
+    def _run(conn, begin):
+        conn.execute(begin)
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def schema_version(self):
+        return self._writer.execute("PRAGMA user_version").fetchone()[0]
+
+    def close(self):
+        with self._write_lock:
+            self._writer.close()
+        while True:
+            try:
+                self._readers.get_nowait().close()
+            except queue.Empty:
+                break

@@ -1,0 +1,109 @@
+"""Checking a call's parameters against its function's metadata.
+
+Only declared fields are checked; anything else passes through untouched, as
+plugins and older scripts send extras.  Checkbox values are normalised to
+``on``/``off``.  The first fault raises an ``empty`` or ``value`` MgrError.
+"""
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from . import errors
+
+_EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,30}$")
+_CHECKBOX = {"on": "on", "off": "off", "yes": "on", "no": "off", "": "off"}
+
+
+def _int(text):
+    return text.isdigit() and len(text) < 19
+
+
+def _date(text):
+    try:
+        date.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _datetime(text):
+    try:
+        datetime.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _ip(text):
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _money(text):
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        return False
+    return amount.is_finite() and amount.as_tuple().exponent >= -2
+
+
+CHECKS = {
+    "int": _int,
+    "email": lambda t: len(t) <= 254 and bool(_EMAIL.match(t)),
+    "url": lambda t: bool(_URL.match(t)),
+    "date": _date,
+    "datetime": _datetime,
+    "ip": _ip,
+    "money": _money,
+    "phone": lambda t: bool(_PHONE.match(t)),
+}
+
+
+def check_field(field, params, creating):
+    present = field.name in params
+    value = params.get(field.name, "")
+    if field.readonly:
+        return
+    if field.type == "checkbox":
+        if present:
+            normal = _CHECKBOX.get(value.lower())
+            if normal is None:
+                raise errors.value(field.name, value)
+            params.set(field.name, normal)
+        return
+    value = value.strip() if field.type != "password" else value
+    if present:
+        params.set(field.name, value)
+    if not value:
+        if field.required and (creating or present):
+            raise errors.empty(field.name)
+        return
+    if field.maxlength and len(value) > field.maxlength:
+        raise errors.value(field.name, value, "msg_error_too_long")
+    if field.check and not CHECKS[field.check](value):
+        raise errors.value(field.name, value)
+    if field.choices and value not in field.choices:
+        raise errors.value(field.name, value)
+
+
+def validate(spec, params):
+    """Check ``params`` in place against ``spec``; raise on the first fault."""
+    if spec.kind == "form" and params.get("sok"):
+        creating = not params.get("elid")
+        for field in spec.fields:
+            check_field(field, params, creating)
+    elif spec.kind == "list" and params.get("filter") == "on":
+        for field in spec.filters:
+            check_field(field, params, creating=False)
+    for name in ("p_num", "p_cnt"):
+        value = params.get(name)
+        if value is not None and value != "" and not (value.isdigit() and 0 < int(value) < 1_000_000):
+            raise errors.value(name, value)
