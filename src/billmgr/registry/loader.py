@@ -135,7 +135,9 @@ def load(plugin_dir=None):
     for path, is_plugin in metadata_files(plugin_dir):
         try:
             root = etree.parse(str(path), _parser()).getroot()
-        except (etree.XMLSyntaxError, OSError) as exc:
+        except etree.XMLSyntaxError as exc:
+            raise RegistryError(f"{path}:{exc.lineno}: {exc.msg}") from None
+        except OSError as exc:
             raise RegistryError(f"{path}: {exc}") from None
         if root.tag != "mgrdata":
             _fail(path, root, f"root element must be <mgrdata>, not <{root.tag}>")

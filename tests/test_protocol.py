@@ -1,0 +1,40 @@
+"""The frame format: what goes in comes out, and bad frames are refused."""
+
+import socket
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from billmgr import protocol
+from billmgr.params import Params
+
+values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@given(st.lists(st.tuples(values, values), max_size=20))
+def test_params_survive_a_frame_in_order(pairs):
+    left, right = socket.socketpair()
+    with left, right:
+        protocol.write_frame(left, {"op": "call", "params": pairs})
+        message = protocol.read_frame(right)
+    assert [tuple(p) for p in message["params"]] == pairs
+    params = Params(message["params"])
+    for key in {k for k, _ in pairs}:
+        assert params.getall(key) == [v for k, v in pairs if k == key]
+
+
+def test_clean_close_is_none_and_truncation_is_an_error():
+    left, right = socket.socketpair()
+    left.close()
+    assert protocol.read_frame(right) is None
+    left, right = socket.socketpair()
+    left.sendall(struct.pack("!2sBI", b"BM", 1, 10) + b"{}")
+    left.close()
+    with pytest.raises(protocol.ProtocolError, match="truncated"):
+        protocol.read_frame(right)
+
+
+def test_group_ids_accept_comma_with_or_without_space():
+    assert Params([("elid", "1, 2,3"), ("elid", "4")]).ids() == ["1", "2", "3", "4"]
