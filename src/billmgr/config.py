@@ -90,7 +90,7 @@ def _log_level(text):
 
 
 # setting name -> (Config field, parser, repeatable)
-_SETTINGS = {
+SETTINGS = {
     "HttpListen": ("http_listen", _listen_address, True),
     "RestrictAuthinfoRange": ("restrict_authinfo_range", _network_list, False),
     "TrustedProxy": ("trusted_proxy", _network_list, False),
@@ -121,8 +121,8 @@ def parse(text, source=None):
             if rest not in OPTIONS:
                 raise ConfigError(f"{where}: unknown option {rest!r}")
             values["restrict_authinfo"] = True
-        elif name in _SETTINGS:
-            attr, convert, repeatable = _SETTINGS[name]
+        elif name in SETTINGS:
+            attr, convert, repeatable = SETTINGS[name]
             if not rest:
                 raise ConfigError(f"{where}: {name} needs a value")
             try:
