@@ -12,12 +12,12 @@ import sys
 import tempfile
 import textwrap
 import time
-
-import pytest
 from pathlib import Path
 
-from billmgr import protocol
+import pytest
 from conftest import BILLMGRD, MGRCTL, Daemon
+
+from billmgr import protocol
 
 SLOW_PLUGIN = """
     <mgrdata>
@@ -226,7 +226,9 @@ def test_other_system_users_are_refused_unless_mapped(tmp_path):
 
 def test_control_commands(tmp_path):
     d = Daemon(tmp_path)
-    run = lambda *args: subprocess.run([BILLMGRD, *args], env=d.env, capture_output=True, text=True, timeout=60)
+
+    def run(*args):
+        return subprocess.run([BILLMGRD, *args], env=d.env, capture_output=True, text=True, timeout=60)
     assert run("status").returncode == 3
     started = run("start")
     assert started.returncode == 0 and "started" in started.stdout

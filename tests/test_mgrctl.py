@@ -3,10 +3,10 @@
 import json
 import os
 import subprocess
-
-from lxml import etree
+import sys
 
 from conftest import MGRCTL
+from lxml import etree
 
 
 def test_create_then_list_as_text(shared_daemon):
@@ -17,7 +17,7 @@ def test_create_then_list_as_text(shared_daemon):
     assert lines[0] == "OK" and lines[1].startswith("id=")
     new_id = lines[1].split("=")[1]
     listed = shared_daemon.mgrctl("-m", "billmgr", "account")
-    line = next(l for l in listed.stdout.splitlines() if "email=alice@example.com" in l)
+    line = next(row for row in listed.stdout.splitlines() if "email=alice@example.com" in row)
     assert line.startswith(f"id={new_id} name=Alice email=alice@example.com project=Default provider")
     assert "account_status=Active" in line
 
@@ -130,7 +130,7 @@ def test_info_lists_and_describes_functions(shared_daemon):
     names = {line.split("\t")[0] for line in listing.stdout.splitlines()}
     assert {"account", "account.edit", "account.delete", "paramlist", "whoami"} <= names
     described = shared_daemon.mgrctl("-m", "billmgr", "-i", "account.edit", "lang=ru")
-    email = next(l for l in described.stdout.splitlines() if l.strip().startswith("email"))
+    email = next(row for row in described.stdout.splitlines() if row.strip().startswith("email"))
     assert "обязательный" in email and "Email" in email
     unknown = shared_daemon.mgrctl("-m", "billmgr", "-i", "no.such")
     assert unknown.returncode == 1
@@ -175,3 +175,14 @@ def test_bad_configuration_is_reported(tmp_path):
     result = subprocess.run([MGRCTL, "-m", "billmgr", "whoami"], capture_output=True, text=True,
                             env=dict(os.environ, BILLMGR_CONF=str(conf)))
     assert result.returncode == 2 and f"{conf}:1" in result.stderr
+
+
+def test_mgrctl_imports_nothing_heavy(shared_daemon):
+    probe = ("import sys; sys.argv = ['mgrctl', '-m', 'billmgr', 'whoami']\n"
+             "from billmgr.client import mgrctl\n"
+             "code = mgrctl.main()\n"
+             "heavy = {'lxml', 'sqlite3', 'sqlite_utils', 'psutil', 'click', 'dataclasses', 'pathlib'}\n"
+             "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}), code)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env=shared_daemon.env)
+    assert result.stdout.splitlines()[-1] == "[] 0", result.stderr

@@ -20,8 +20,9 @@ class Filter:
 
 def contains(expr):
     """A case-insensitive substring filter on ``expr``."""
-    escaped = lambda text: "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return Filter(f"{expr} LIKE ? ESCAPE '\\'", escaped)
+    def pattern(text):
+        return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return Filter(f"{expr} LIKE ? ESCAPE '\\'", pattern)
 
 
 def equals(expr):
