@@ -299,3 +299,10 @@ class TestBadPeers:
                 assert db.execute("SELECT count(*) FROM project WHERE name='orphan'").fetchone()[0] == 1
         finally:
             assert d.stop() == 0
+
+
+def test_a_file_that_is_not_a_database_is_reported(tmp_path):
+    (tmp_path / "billmgr.db").write_bytes(b"this is not sqlite" * 100)
+    d = Daemon(tmp_path)
+    result = subprocess.run([BILLMGRD, "run"], env=d.env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1 and "cannot start" in result.stderr and "Traceback" not in result.stderr

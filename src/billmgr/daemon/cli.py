@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sqlite3
 import sys
 
 import click
@@ -41,11 +42,11 @@ def run(config_path):
     from .unixsocket import SocketInUse, ensure_private_dir
 
     config = _config(config_path)
-    ensure_private_dir(config.data)
-    _setup_logging(config)
     try:
+        ensure_private_dir(config.data)
+        _setup_logging(config)
         server = Server(config)
-    except (RegistryError, RuntimeError, OSError) as exc:
+    except (RegistryError, RuntimeError, OSError, sqlite3.Error) as exc:
         logging.getLogger("billmgr.daemon").error("cannot start: %s", exc)
         raise click.ClickException(f"cannot start: {exc}") from None
     try:

@@ -47,7 +47,7 @@ def start(config, wait=30.0):
     errors_path = os.path.join(config.data, "billmgrd.start.err")
     with open(errors_path, "wb") as errors:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=errors, start_new_session=True)
+                                   stderr=errors, start_new_session=True, cwd="/")
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if process.poll() is not None:

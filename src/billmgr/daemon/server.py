@@ -93,7 +93,8 @@ class Server:
                     isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
                     for p in pairs):
                 return {"error": "protocol", "body": "params must be a list of [name, value] strings\n"}
-            self.requests += 1
+            with self._lock:
+                self.requests += 1
             reply = self.dispatcher.handle(pairs, lambda: local_caller(uid, self.config))
             return {"error": reply.error, "body": reply.body, "content_type": reply.content_type}
         try:
