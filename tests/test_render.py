@@ -65,3 +65,20 @@ def test_repeated_fields_become_arrays_in_json():
 def test_unknown_out_falls_back_to_xml():
     assert render.resolve("html") == "xml" and render.resolve(None) == "xml"
     assert render.render(Doc(func="f"), "nonsense")[0] == "text/xml"
+
+
+def test_xml_rows_with_awkward_values():
+    doc = Doc.listing(("id", "name", "state", "note"),
+                      [[1, "nul\x00inside", 2, None], [2, "", 9, "tab\tand\nline"], [3, "{0} {}", 3, "<&>"]],
+                      3, 1, 3, labels={"state": {"2": Cell("Active", (("orig", "2"),)), "3": ""}})
+    doc.func = "x"
+    root = etree.fromstring(render.render(doc, "xml")[1].encode())
+    rows = root.findall("elem")
+    assert rows[0].findtext("name") == "nul\ufffdinside" and rows[0].find("note") is None
+    assert rows[0].find("state").get("orig") == "2" and rows[0].findtext("state") == "Active"
+    assert rows[1].find("name") is None and rows[1].findtext("state") == "9"   # unknown code shown raw
+    assert rows[1].findtext("note") == "tab\tand\nline"
+    assert rows[2].findtext("name") == "{0} {}" and rows[2].find("state") is None
+    assert rows[2].findtext("note") == "<&>"
+    as_json = json.loads(render.render(doc, "sjson")[1])["doc"]["elem"]
+    assert as_json[0]["state"] == {"$orig": "2", "$": "Active"} and "state" not in as_json[2]

@@ -8,6 +8,7 @@ the daemon's own user are the superuser; a system user named by
 import os
 import pwd
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import errors
 
@@ -31,8 +32,13 @@ def _user_name(uid):
         return str(uid)
 
 
+@lru_cache(maxsize=256)
 def local_caller(uid, config):
-    """The caller behind a Unix socket connection from system user ``uid``."""
+    """The caller behind a Unix socket connection from system user ``uid``.
+
+    Cached per (uid, configuration): a reload brings a new Config and so a
+    fresh answer, and no request pays for reading /etc/passwd.
+    """
     name = _user_name(uid)
     if uid in (0, os.geteuid()) or name in config.local_admins or str(uid) in config.local_admins:
         return Caller(name=name, level="admin", superuser=True)

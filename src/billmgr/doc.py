@@ -1,22 +1,36 @@
 """Doc: the result of a call, before it is rendered in the asked format.
 
-One shape serves every reply: list rows (a tuple of cells per row, in the
-function's column order), top-level fields, choice lists, an ok flag, an
+One shape serves every reply: list rows (a sequence of cells per row, in
+the function's column order), top-level fields, choice lists, an ok flag, an
 error, and the echoed request parameters.  Renderers stream it straight to
 text; nothing builds a tree.
+
+A coded column (a status, a set of flags) holds a code in each row and is
+shown through ``labels[column][str(code)]``: the label is looked up once per
+distinct code, not built once per row.
 """
 
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
 class Cell:
-    """A value shown with attributes, e.g. a status word with its code in ``orig``."""
-    text: str
-    attrs: tuple = ()  # (name, value) pairs
+    """A value shown with attributes, e.g. a status word with its code in ``orig``.
+
+    A plain slotted class: renderers meet thousands of cells per second and
+    a dataclass's generated ``__eq__`` would cost them.
+    """
+
+    __slots__ = ("text", "attrs")
+
+    def __init__(self, text, attrs=()):
+        self.text = text
+        self.attrs = attrs  # (name, value) pairs
 
     def __str__(self):
         return self.text
+
+    def __repr__(self):
+        return f"Cell({self.text!r}, {self.attrs!r})"
 
 
 @dataclass(frozen=True)
@@ -38,10 +52,24 @@ class Doc:
     ok: bool = False
     error: ErrorInfo | None = None
     tparams: list = field(default_factory=list)  # (name, value)
+    labels: dict = field(default_factory=dict)   # column -> {code: str | Cell}
+
+    def display_rows(self):
+        """The rows with coded cells replaced by their labels."""
+        coded = [(i, self.labels[name]) for i, name in enumerate(self.columns) if name in self.labels]
+        if not coded:
+            return self.rows
+        shown = []
+        for row in self.rows:
+            row = list(row)
+            for i, labels in coded:
+                row[i] = labels.get(str(row[i]), row[i])
+            shown.append(row)
+        return shown
 
     @classmethod
-    def listing(cls, columns, rows, total, page, per_page):
-        return cls(columns=tuple(columns), rows=rows,
+    def listing(cls, columns, rows, total, page, per_page, labels=None):
+        return cls(columns=tuple(columns), rows=rows, labels=labels or {},
                    fields=[("p_elems", str(total)), ("p_num", str(page)), ("p_cnt", str(per_page))])
 
     @classmethod

@@ -18,7 +18,8 @@ _COLUMNS = {
     "balance": "'0.00'",
     "account_status": "a.status",
     "registration_date": "a.registration_date",
-    "status": "a.verify_email || ',' || (a.valid_phone != '') || ',' || a.nocalcstat",
+    # properties as a bit set, shown through labels
+    "status": "a.verify_email | ((a.valid_phone != '') << 1) | (a.nocalcstat << 2)",
 }
 _FILTERS = {"name": contains("a.name"), "email": contains("a.email"), "status": equals("a.status")}
 
@@ -30,22 +31,20 @@ _STORED = {
     "registration_date": "text", "registration_ip": "text", "attitude": "int",
     "employee": "int", "nocalcstat": "flag", "note": "text",
 }
-_PROPERTIES = ("email_verified", "phone_verified", "nocalcstat")
+_PROPERTIES = ("email_verified", "phone_verified", "nocalcstat")  # bit 0, 1, 2
+
+
+def _labels(req):
+    statuses = {str(code): Cell(req.msg(word), (("orig", str(code)),))
+                for code, word in ((ACTIVE, "status_active"), (SUSPENDED, "status_suspended"))}
+    properties = {str(bits): ", ".join(req.msg(word) for i, word in enumerate(_PROPERTIES) if bits >> i & 1)
+                  for bits in range(1 << len(_PROPERTIES))}
+    return {"account_status": statuses, "status": properties}
 
 
 def account(req):
-    status_word = {ACTIVE: req.msg("status_active"), SUSPENDED: req.msg("status_suspended")}
-
-    def cells(row):
-        row = list(row)
-        code = row[5]
-        row[5] = Cell(status_word.get(code, str(code)), (("orig", str(code)),))
-        flags = row[7].split(",")
-        row[7] = ", ".join(req.msg(word) for word, flag in zip(_PROPERTIES, flags) if flag == "1")
-        return row
-
     return sql_list(req, "account a JOIN project p ON p.id = a.project", _COLUMNS, "a.id",
-                    filters=_FILTERS, cells=cells)
+                    filters=_FILTERS, labels=_labels(req))
 
 
 def _load(req, elid):

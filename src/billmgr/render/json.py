@@ -45,7 +45,7 @@ def _group(pairs, convert):
 
 def _rows(doc, convert):
     return [{name: convert(value) for name, value in zip(doc.columns, row)
-             if value is not None and value != ""} for row in doc.rows]
+             if value is not None and value != ""} for row in doc.display_rows()]
 
 
 def _error(doc, wrap):

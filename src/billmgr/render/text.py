@@ -15,7 +15,7 @@ def render(doc, view=None):
     if doc.rows is not None:
         columns = doc.columns
         lines.extend(" ".join(f"{name}={_flat(value)}" for name, value in zip(columns, row)
-                              if value is not None and value != "") for row in doc.rows)
+                              if value is not None and value != "") for row in doc.display_rows())
     else:
         lines.extend(f"{name}={_flat(value)}" for name, value in doc.fields)
     return "".join(line + "\n" for line in lines)
@@ -31,5 +31,5 @@ def render_print(doc, view=None):
     label = (lambda c: view.messages.get(c, c)) if view else (lambda c: c)
     header = "".join(f"<th>{escape(label(c))}</th>" for c in doc.columns)
     body = "".join("<tr>" + "".join(f"<td>{escape('' if v is None else v)}</td>" for v in row) + "</tr>"
-                   for row in doc.rows)
+                   for row in doc.display_rows())
     return f"{head}<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table></body></html>\n"
