@@ -260,12 +260,12 @@ class TestBadPeers:
 
     def test_oversized_frame_is_refused_without_reading_it(self, shared_daemon):
         with raw_connection(shared_daemon) as sock:
-            sock.sendall(struct.pack("!2sBI", b"BM", 1, protocol.MAX_FRAME + 1))
+            sock.sendall(struct.pack("!2sBII", b"BM", 1, protocol.MAX_FRAME, 1))
             assert "exceeds" in protocol.read_frame(sock)["body"]
 
     def test_truncated_frame_then_close(self, shared_daemon):
         with raw_connection(shared_daemon) as sock:
-            sock.sendall(struct.pack("!2sBI", b"BM", 1, 100) + b'{"op":')
+            sock.sendall(struct.pack("!2sBII", b"BM", 1, 100, 0) + b'{"op":')
         assert shared_daemon.mgrctl("-m", "billmgr", "whoami").returncode == 0
 
     @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"op": "call", "params": "x"}',
@@ -273,12 +273,12 @@ class TestBadPeers:
                                       b"\xff\xfe"])
     def test_malformed_bodies(self, shared_daemon, body):
         with raw_connection(shared_daemon) as sock:
-            sock.sendall(struct.pack("!2sBI", b"BM", 1, len(body)) + body)
+            sock.sendall(struct.pack("!2sBII", b"BM", 1, len(body), 0) + body)
             assert protocol.read_frame(sock)["error"] == "protocol"
 
     def test_wrong_version(self, shared_daemon):
         with raw_connection(shared_daemon) as sock:
-            sock.sendall(struct.pack("!2sBI", b"BM", 9, 2) + b"{}")
+            sock.sendall(struct.pack("!2sBII", b"BM", 9, 2, 0) + b"{}")
             assert "version" in protocol.read_frame(sock)["body"]
 
     def test_many_requests_on_one_connection(self, shared_daemon):

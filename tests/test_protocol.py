@@ -30,7 +30,7 @@ def test_clean_close_is_none_and_truncation_is_an_error():
     left.close()
     assert protocol.read_frame(right) is None
     left, right = socket.socketpair()
-    left.sendall(struct.pack("!2sBI", b"BM", 1, 10) + b"{}")
+    left.sendall(struct.pack("!2sBII", b"BM", 1, 10, 0) + b"{}")
     left.close()
     with pytest.raises(protocol.ProtocolError, match="truncated"):
         protocol.read_frame(right)
@@ -38,3 +38,11 @@ def test_clean_close_is_none_and_truncation_is_an_error():
 
 def test_group_ids_accept_comma_with_or_without_space():
     assert Params([("elid", "1, 2,3"), ("elid", "4")]).ids() == ["1", "2", "3", "4"]
+
+
+def test_a_body_travels_as_raw_payload():
+    frame = protocol.encode({"error": None, "body": 'ünïcode "quoted" <xml/>'})
+    assert frame.endswith('ünïcode "quoted" <xml/>'.encode())
+    message, used = protocol.parse_frame(bytearray(frame) + b"next")
+    assert used == len(frame) and message == {"error": None, "body": 'ünïcode "quoted" <xml/>'}
+    assert protocol.parse_frame(bytearray(frame[:-1])) == (None, 0)

@@ -59,6 +59,10 @@ class Request:
     def msg(self, key, default=None):
         return self.registry.message(self.lang, self.spec.name, key, default)
 
+    def cached(self, key, make):
+        """``make()`` computed once per function, language and registry snapshot."""
+        return self.registry.memo((self.spec.name, self.lang, key), make)
+
 
 def masked(params):
     return [(k, "***" if k in SECRET_PARAMS else v) for k, v in params.pairs]
@@ -73,6 +77,16 @@ class Dispatcher:
         self.config = config
         self.clock = clock
         self.suspended = False
+
+    def runs_inline(self, pairs):
+        """Whether a call is a quick core read that may run on the event loop.
+
+        Writes (which wait for the writer and for fsync) and plugin handlers
+        (which may block or call back into billmgr) run on worker threads.
+        """
+        params = Params(pairs)
+        spec = self.registry.get(params.get("func", ""))
+        return spec is None or (not spec.handler.plugin and not spec.writes(params))
 
     def handle(self, pairs, identify):
         """Run one call given as (name, value) pairs; never raises.

@@ -60,7 +60,8 @@ def sql_list(req, source, columns, key, filters=None, where=(), args=(), labels=
     where_sql = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     names = req.spec.column_names
     select = ", ".join(f"{columns[name]} AS c{i}" for i, name in enumerate(names))
-    aliases = ", ".join(f"c{i}" for i in range(len(names)))
+    # every cell as text ('' for NULL): what every renderer shows
+    aliases = ", ".join(f"coalesce(CAST(c{i} AS TEXT), '')" for i in range(len(names)))
     per_page = int(req.params.get("p_cnt") or 0)
     page = int(req.params.get("p_num") or 1) if per_page else 1
     # One statement, one step: the rows come back as a single JSON array, so

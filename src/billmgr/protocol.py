@@ -1,9 +1,12 @@
 """The frame format spoken over the Unix socket by mgrctl and billmgrd.
 
-A frame is a 7-byte header -- magic ``BM``, a version byte and a 32-bit
-big-endian body length -- followed by a UTF-8 JSON body.  Several frames may
-travel over one connection, one request answered by one reply.  Only the
-standard library is used: mgrctl imports this on every call.
+A frame is an 11-byte header -- magic ``BM``, a version byte, the length of
+a UTF-8 JSON object and the length of a raw payload, both 32-bit big-endian
+-- then the JSON object, then the payload.  A message's ``body`` (the
+rendered document of a reply) travels as the payload, so a large reply is
+never escaped into JSON and parsed back.  Several frames may travel over one
+connection, one request answered by one reply.  Standard library only:
+mgrctl imports this on every call.
 """
 
 import json
@@ -12,7 +15,8 @@ import struct
 MAGIC = b"BM"
 VERSION = 1
 MAX_FRAME = 16 * 1024 * 1024
-_HEADER = struct.Struct("!2sBI")
+_HEADER = struct.Struct("!2sBII")
+HEADER_SIZE = _HEADER.size
 
 
 class ProtocolError(Exception):
@@ -20,10 +24,57 @@ class ProtocolError(Exception):
 
 
 def encode(message):
-    body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
-    if len(body) > MAX_FRAME:
-        raise ProtocolError(f"frame of {len(body)} bytes exceeds {MAX_FRAME}")
-    return _HEADER.pack(MAGIC, VERSION, len(body)) + body
+    body = message.get("body")
+    payload = b""
+    if isinstance(body, str):
+        message = {k: v for k, v in message.items() if k != "body"}
+        payload = body.encode()
+    meta = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+    if len(meta) + len(payload) > MAX_FRAME:
+        raise ProtocolError(f"frame of {len(meta) + len(payload)} bytes exceeds {MAX_FRAME}")
+    return _HEADER.pack(MAGIC, VERSION, len(meta), len(payload)) + meta + payload
+
+
+def _sizes(header, max_size):
+    magic, version, meta_size, payload_size = _HEADER.unpack_from(header)
+    if magic != MAGIC:
+        raise ProtocolError("not a billmgr frame")
+    if version != VERSION:
+        raise ProtocolError(f"unsupported protocol version {version}")
+    if meta_size + payload_size > max_size:
+        raise ProtocolError(f"frame of {meta_size + payload_size} bytes exceeds {max_size}")
+    return meta_size, payload_size
+
+
+def _decode(meta, payload):
+    try:
+        message = json.loads(meta)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError(f"frame is not JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("frame is not a JSON object")
+    if payload:
+        try:
+            message["body"] = payload.decode()
+        except UnicodeDecodeError:
+            raise ProtocolError("frame payload is not UTF-8") from None
+    return message
+
+
+def parse_frame(buffer, max_size=MAX_FRAME):
+    """(message, bytes used) from the start of ``buffer``; (None, 0) if incomplete.
+
+    The header is checked as soon as it is there, so an oversized frame is
+    refused before its body is read.
+    """
+    if len(buffer) < HEADER_SIZE:
+        return None, 0
+    meta_size, payload_size = _sizes(buffer, max_size)
+    end = HEADER_SIZE + meta_size + payload_size
+    if len(buffer) < end:
+        return None, 0
+    return _decode(bytes(buffer[HEADER_SIZE:HEADER_SIZE + meta_size]),
+                   bytes(buffer[HEADER_SIZE + meta_size:end])), end
 
 
 def _read_exactly(sock, size):
@@ -38,32 +89,20 @@ def _read_exactly(sock, size):
 
 
 def read_frame(sock, max_size=MAX_FRAME):
-    """The next message from ``sock``, or None when the peer closed cleanly."""
-    header = sock.recv(_HEADER.size, 0)
+    """The next message from a blocking ``sock``, or None when the peer closed cleanly."""
+    header = sock.recv(HEADER_SIZE)
     if not header:
         return None
-    if len(header) < _HEADER.size:
-        rest = _read_exactly(sock, _HEADER.size - len(header))
+    if len(header) < HEADER_SIZE:
+        rest = _read_exactly(sock, HEADER_SIZE - len(header))
         if rest is None:
             raise ProtocolError("truncated frame header")
         header += rest
-    magic, version, size = _HEADER.unpack(header)
-    if magic != MAGIC:
-        raise ProtocolError("not a billmgr frame")
-    if version != VERSION:
-        raise ProtocolError(f"unsupported protocol version {version}")
-    if size > max_size:
-        raise ProtocolError(f"frame of {size} bytes exceeds {max_size}")
-    body = _read_exactly(sock, size)
-    if body is None:
-        raise ProtocolError("truncated frame body")
-    try:
-        message = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ProtocolError(f"frame body is not JSON: {exc}") from None
-    if not isinstance(message, dict):
-        raise ProtocolError("frame body is not an object")
-    return message
+    meta_size, payload_size = _sizes(header, max_size)
+    data = _read_exactly(sock, meta_size + payload_size)
+    if data is None:
+        raise ProtocolError("truncated frame")
+    return _decode(data[:meta_size], data[meta_size:])
 
 
 def write_frame(sock, message):

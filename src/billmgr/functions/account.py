@@ -44,7 +44,7 @@ def _labels(req):
 
 def account(req):
     return sql_list(req, "account a JOIN project p ON p.id = a.project", _COLUMNS, "a.id",
-                    filters=_FILTERS, labels=_labels(req))
+                    filters=_FILTERS, labels=req.cached("labels", lambda: _labels(req)))
 
 
 def _load(req, elid):

@@ -15,6 +15,19 @@ class Registry:
         self.functions = functions
         self.messages = messages
         self.files = files
+        self._memo = {}
+
+    def memo(self, key, make):
+        """A value derived from this snapshot (labels, choices), computed once.
+
+        A reload builds a new Registry, so nothing cached here outlives the
+        messages it came from.
+        """
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = make()
+            return value
 
     @classmethod
     def load(cls, plugin_dir=None):

@@ -106,7 +106,7 @@ def _bind(path, node, module_name, function_name):
     return call
 
 
-def _handlers(path, root):
+def _handlers(path, root, is_plugin):
     """(function name, Handler) for every ``<handler><func name=../></handler>``."""
     for node in root.iterfind("handler"):
         name, htype = node.get("name"), node.get("type")
@@ -114,7 +114,8 @@ def _handlers(path, root):
             _fail(path, node, f"handler {name!r}: unknown type {htype!r} (known: {', '.join(HANDLER_TYPES)})")
         for func in node.iterfind("func"):
             call = _bind(path, func, name, func.get("name", ""))
-            yield func.get("name"), Handler(name=name, type=htype, source=str(path), call=call)
+            yield func.get("name"), Handler(name=name, type=htype, source=str(path), call=call,
+                                            plugin=is_plugin)
 
 
 def _messages(root):
@@ -153,7 +154,7 @@ def load(plugin_dir=None):
             for group, table in groups.items():
                 messages.setdefault(lang, {}).setdefault(group, {}).update(table)
         pending_handlers.extend((path, root, name, handler)
-                                for name, handler in _handlers(path, root))
+                                for name, handler in _handlers(path, root, is_plugin))
     for path, root, name, handler in pending_handlers:
         if name not in functions:
             _fail(path, root, f"handler {handler.name!r} names undeclared function {name!r}")

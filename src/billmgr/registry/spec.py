@@ -27,6 +27,7 @@ class Handler:
     type: str                 # python | cgi | xml
     source: str
     call: object = None       # the bound callable
+    plugin: bool = False      # declared by a plugin file rather than the core
 
 
 @dataclass

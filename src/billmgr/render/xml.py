@@ -1,6 +1,7 @@
 """out=xml and out=devel, streamed as escaped text."""
 
 import re
+from functools import lru_cache
 
 from ..doc import Cell
 
@@ -39,6 +40,23 @@ def _clean(text):
     return _INVALID.sub("\ufffd", text)
 
 
+class _Shown(dict):
+    """Escaped code -> element; a code without a label is shown as it is."""
+
+    __slots__ = ("name",)
+
+    def __missing__(self, code):
+        return f"<{self.name}>{code}</{self.name}>"
+
+
+@lru_cache(maxsize=1024)
+def _coded(name, labels):
+    """The elements of a coded column, rendered once per set of labels."""
+    shown = _Shown((escape(code), _element(name, label) if label != "" else "") for code, label in labels)
+    shown.name = name
+    return shown
+
+
 def _rows(doc):
     """List rows, the hot path of every list call.
 
@@ -62,8 +80,8 @@ def _rows(doc):
         if labels is None:
             slots.append(f"<{name}>{{}}</{name}>")
             continue
-        shown = {escape(code): _element(name, label) if label != "" else "" for code, label in labels.items()}
-        escaped[i::width] = [shown.get(v, f"<{name}>{v}</{name}>") for v in escaped[i::width]]
+        shown = _coded(name, tuple(labels.items()))
+        escaped[i::width] = map(shown.__getitem__, escaped[i::width])
         slots.append("{}")
     text = ("<elem>" + "".join(slots) + "</elem>") * len(rows)
     text = text.format(*escaped)
