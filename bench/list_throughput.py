@@ -1,0 +1,44 @@
+"""Requests/s for the `account` list (50 rows, out=xml) from 8 concurrent clients.
+
+Why: panels, plugins and monitoring poll list functions constantly, so the read
+path (frame -> dispatch -> SQL -> streamed XML) must stay cheap.  DESIGN.md
+asks list replies to be rendered by streaming text, not by building an lxml
+tree.  Target: >= 3,000 req/s on the 2-core dev machine.
+
+    python bench/list_throughput.py [--seconds 5] [--clients 8] [--venv PATH]
+"""
+
+import argparse
+
+from _daemon import Daemon, bin_dir, call, report, run_clients
+
+TARGET = 3000
+ACCOUNTS = 50
+LIST = [["func", "account"], ["out", "xml"]]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--venv", help="use billmgrd from this venv (default: beside this python)")
+    args = parser.parse_args()
+
+    with Daemon(bin_dir(args.venv)) as daemon:
+        with daemon.connect() as sock:
+            for n in range(1, ACCOUNTS + 1):
+                reply = call(sock, [["func", "account.edit"], ["email", f"user{n}@example.com"],
+                                    ["name", f"User{n}"], ["sok", "ok"]])
+                assert not reply.get("error"), reply
+            body = call(sock, LIST)["body"]
+            rows = body.count("<elem>")
+            assert rows == ACCOUNTS, f"the list shows {rows} rows, expected {ACCOUNTS}"
+
+        run = run_clients(daemon, lambda client, n: LIST, clients=args.clients, seconds=args.seconds)
+
+    print(f"account list, {ACCOUNTS} rows, out=xml ({len(body):,} bytes/reply), "
+          f"{args.clients} clients x {args.seconds:g} s")
+    report(run, TARGET)
+
+if __name__ == "__main__":
+    main()
