@@ -6,6 +6,7 @@ stops it with SIGTERM.  ``run_clients`` drives it from separate processes,
 each holding one connection open, the way a busy plugin or cron job would.
 """
 
+import argparse
 import multiprocessing
 import os
 import shutil
@@ -136,3 +137,12 @@ def report(run, target):
           f"{'MET' if rate >= target else 'MISSED'})")
     if run.errors:
         raise SystemExit(f"error replies, first: {run.first_error}")
+
+
+def load_options(doc):
+    """--seconds, --clients and --venv, shared by the throughput benchmarks."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--venv", help="use billmgrd from this venv (default: beside this python)")
+    return parser.parse_args()

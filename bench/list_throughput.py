@@ -8,9 +8,8 @@ tree.  Target: >= 3,000 req/s on the 2-core dev machine.
     python bench/list_throughput.py [--seconds 5] [--clients 8] [--venv PATH]
 """
 
-import argparse
 
-from _daemon import Daemon, bin_dir, call, report, run_clients
+from _daemon import Daemon, bin_dir, call, load_options, report, run_clients
 
 TARGET = 3000
 ACCOUNTS = 50
@@ -18,11 +17,7 @@ LIST = [["func", "account"], ["out", "xml"]]
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--venv", help="use billmgrd from this venv (default: beside this python)")
-    args = parser.parse_args()
+    args = load_options(__doc__)
 
     with Daemon(bin_dir(args.venv)) as daemon:
         with daemon.connect() as sock:

@@ -9,10 +9,9 @@ database must equal the OK replies: nothing lost, nothing doubled.
     python bench/write_throughput.py [--seconds 5] [--clients 8] [--venv PATH]
 """
 
-import argparse
 import sqlite3
 
-from _daemon import Daemon, bin_dir, report, run_clients
+from _daemon import Daemon, bin_dir, load_options, report, run_clients
 
 TARGET = 1000
 
@@ -23,11 +22,7 @@ def new_account(client, n):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--venv", help="use billmgrd from this venv (default: beside this python)")
-    args = parser.parse_args()
+    args = load_options(__doc__)
 
     with Daemon(bin_dir(args.venv)) as daemon:
         run = run_clients(daemon, new_account, clients=args.clients, seconds=args.seconds)
