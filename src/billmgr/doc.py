@@ -5,9 +5,11 @@ the function's column order), top-level fields, choice lists, an ok flag, an
 error, and the echoed request parameters.  Renderers stream it straight to
 text; nothing builds a tree.
 
-A coded column (a status, a set of flags) holds a code in each row and is
-shown through ``labels[column][str(code)]``: the label is looked up once per
-distinct code, not built once per row.
+Row cells are plain values (text, numbers or None for empty).  A value
+shown with attributes lives in a coded column (a status, a set of flags):
+the row holds a code and the column is shown through
+``labels[column][str(code)]``, a text or a Cell, looked up once per distinct
+code rather than built once per row.
 """
 
 from dataclasses import dataclass, field

@@ -2,6 +2,7 @@
 
 import re
 from functools import lru_cache
+from itertools import chain
 
 from ..doc import Cell
 
@@ -68,8 +69,13 @@ def _rows(doc):
     columns, rows = doc.columns, doc.rows
     if not rows:
         return ""
-    cells = ["" if v is None else v if type(v) is str else str(v) for row in rows for v in row]
-    if _clean(flat := "".join(cells)) is not flat:
+    cells = list(chain.from_iterable(rows))
+    try:
+        flat = "".join(cells)          # C speed when every cell is already text, as from sql_list
+    except TypeError:
+        cells = ["" if v is None else str(v) for v in cells]
+        flat = "".join(cells)
+    if _clean(flat) is not flat:
         cells = [_clean(c) for c in cells]
     escaped = escape(_SEP.join(cells)).split(_SEP)
     has_empty = "" in escaped
