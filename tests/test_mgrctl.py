@@ -186,3 +186,13 @@ def test_mgrctl_imports_nothing_heavy(shared_daemon):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             env=shared_daemon.env)
     assert result.stdout.splitlines()[-1] == "[] 0", result.stderr
+
+
+def test_su_acts_as_a_client(daemon):
+    account_id = daemon.new_account("client@example.com")
+    me = daemon.call("whoami", "su=client@example.com", out="JSONdata")
+    assert me == {"name": "client@example.com", "level": "user", "account": str(account_id)}
+    refused = daemon.mgrctl("-m", "billmgr", "account", "su=client@example.com")
+    assert refused.returncode == 1 and refused.stderr.startswith("ERROR access(account)")
+    unknown = daemon.mgrctl("-m", "billmgr", "whoami", "su=nobody@example.com")
+    assert unknown.returncode == 1 and unknown.stderr.startswith("ERROR missed(user)")

@@ -43,3 +43,14 @@ def local_caller(uid, config):
     if uid in (0, os.geteuid()) or name in config.local_admins or str(uid) in config.local_admins:
         return Caller(name=name, level="admin", superuser=True)
     raise errors.MgrError("auth", "local_user", name, "msg_error_local_user")
+
+
+def switch_user(caller, name, db):
+    """The caller that ``su=name`` makes of ``caller``: only staff may switch."""
+    if not (caller.superuser or caller.level == "admin"):
+        raise errors.access("su")
+    row = db.execute("SELECT name, level, account FROM user WHERE name = ? COLLATE NOCASE AND enabled = 1",
+                     (name,)).fetchone()
+    if row is None:
+        raise errors.missed("user", name)
+    return Caller(name=row[0], level=row[1], account=row[2], address=caller.address)

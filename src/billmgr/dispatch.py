@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from . import errors, render
+from .auth import switch_user
 from .doc import Doc, ErrorInfo
 from .errors import MgrError
 from .params import Params
@@ -125,6 +126,9 @@ class Dispatcher:
             raise MgrError("access", "panel", "", "msg_error_suspended")
         if spec is None:
             raise MgrError("func", func or "func", func)
+        if params.get("su"):
+            with self.store.transaction() as db:
+                caller = switch_user(caller, params.get("su"), db)
         if not caller.may_call(spec):
             raise errors.access(func)
         validate(spec, params)
