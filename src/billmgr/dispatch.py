@@ -9,7 +9,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from . import errors, render
+from . import errors, logs, render
 from .auth import switch_user
 from .doc import Doc, ErrorInfo
 from .errors import MgrError
@@ -116,9 +116,8 @@ class Dispatcher:
         if spec is not None and out in ("devel", "print"):
             view = View(spec.metadata_xml, registry.function_messages(lang, func))
         content_type, body = render.render(doc, out, view)
-        log.info("%s %s %s -> %s %.1fms", caller.name if caller else "-", func,
-                 " ".join(f"{k}={v}" for k, v in masked(params) if k != "func"),
-                 doc.error.type if doc.error else "ok", (time.perf_counter() - started) * 1000)
+        logs.request(caller.name if caller else "-", func, masked(params),
+                     doc.error.type if doc.error else "ok", time.perf_counter() - started)
         return Reply(body, content_type, doc.error.type if doc.error else None)
 
     def _run(self, registry, spec, func, params, caller, lang):

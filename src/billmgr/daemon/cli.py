@@ -1,13 +1,13 @@
 """The billmgrd command line: turns flags into a Config and acts on it."""
 
 import logging
-import os
 import sqlite3
 import sys
 
 import click
 
 from .. import config as config_mod
+from .. import logs
 from . import control
 
 config_option = click.option("--config", "config_path", metavar="FILE",
@@ -20,12 +20,6 @@ def _config(path):
         return config_mod.load(path)
     except config_mod.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def _setup_logging(config):
-    os.makedirs(os.path.dirname(config.log), exist_ok=True)
-    logging.basicConfig(filename=config.log, level=config.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @click.group()
@@ -44,7 +38,7 @@ def run(config_path):
     config = _config(config_path)
     try:
         ensure_private_dir(config.data)
-        _setup_logging(config)
+        logs.setup(config)
         server = Server(config)
     except (RegistryError, RuntimeError, OSError, sqlite3.Error) as exc:
         logging.getLogger("billmgr.daemon").error("cannot start: %s", exc)

@@ -9,7 +9,8 @@ a thread per connection pays on every request.
 
 Signal handlers only set flags and wake the loop; the loop acts.  SIGTERM
 stops accepting, lets requests in flight finish and exits; SIGHUP reloads
-configuration and XML, keeping the old ones if the new are broken.
+configuration and XML, keeping the old ones if the new are broken; SIGUSR1
+reopens the log file after logrotate moved it.
 """
 
 import logging
@@ -22,7 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import config as config_mod
-from .. import errors, protocol
+from .. import errors, logs, protocol
 from ..auth import local_caller
 from ..clock import Clock
 from ..dispatch import Dispatcher
@@ -90,6 +91,7 @@ class Server:
                 log.warning("%s changed in the configuration; it takes effect after a restart", name)
         self.config = self.dispatcher.config = new_config
         self.dispatcher.registry = registry
+        logs.set_level(new_config.log_level)
         log.info("reloaded: %d functions from %d files", len(registry.functions), len(registry.files))
         return None
 
@@ -315,7 +317,8 @@ class Server:
         for end in (wake_r, self._wake):
             end.setblocking(False)
         signal.set_wakeup_fd(self._wake.fileno())
-        for signum, flag in ((signal.SIGTERM, "stop"), (signal.SIGINT, "stop"), (signal.SIGHUP, "reload")):
+        for signum, flag in ((signal.SIGTERM, "stop"), (signal.SIGINT, "stop"), (signal.SIGHUP, "reload"),
+                             (signal.SIGUSR1, "reopen")):
             signal.signal(signum, lambda _s, _f, flag=flag: self._flags.add(flag))
         with open(self.config.pid, "w") as pidfile:
             pidfile.write(f"{os.getpid()}\n")
@@ -331,6 +334,9 @@ class Server:
                 if "reload" in self._flags:
                     self._flags.discard("reload")
                     self.reload()
+                if "reopen" in self._flags:
+                    self._flags.discard("reopen")
+                    logs.reopen()
                 self._reap_idle()
         finally:
             systemd.notify("STOPPING=1")
