@@ -12,7 +12,7 @@ from collections import namedtuple
 SYSTEM_CONFIG = "/etc/billmgr/billmgr.conf"
 
 PATHS = ("data", "db", "socket", "log", "pid", "xml", "addon", "processing")
-OPTIONS = ("RestrictAuthinfo",)
+OPTIONS = {"RestrictAuthinfo": "restrict_authinfo", "TestClock": "test_clock"}
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 # paths that default to a place inside the data directory
@@ -22,7 +22,7 @@ _INSIDE_DATA = {"db": "billmgr.db", "socket": "billmgr.sock", "log": "billmgr.lo
 
 _FIELDS = ("source",) + PATHS + (
     "http_listen", "restrict_authinfo", "restrict_authinfo_range", "trusted_proxy",
-    "smtp_server", "mail_from", "local_admins", "log_level")
+    "smtp_server", "mail_from", "local_admins", "log_level", "test_clock")
 
 
 class ConfigError(Exception):
@@ -51,7 +51,7 @@ class Config(namedtuple("Config", _FIELDS)):
             values.setdefault(name, os.path.join(data, relative))
         settings = dict(http_listen=(), restrict_authinfo=False, restrict_authinfo_range=(),
                         trusted_proxy=(), smtp_server=None, mail_from=None, local_admins=(),
-                        log_level="info")
+                        log_level="info", test_clock=False)
         settings.update(values)
         return cls(source=source, data=data, **settings)
 
@@ -120,7 +120,7 @@ def parse(text, source=None):
         elif name == "Option":
             if rest not in OPTIONS:
                 raise ConfigError(f"{where}: unknown option {rest!r}")
-            values["restrict_authinfo"] = True
+            values[OPTIONS[rest]] = True
         elif name in SETTINGS:
             attr, convert, repeatable = SETTINGS[name]
             if not rest:

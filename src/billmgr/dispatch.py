@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from . import errors, logs, render
-from .auth import switch_user
+from .auth import Authenticator, switch_user
 from .doc import Doc, ErrorInfo
 from .errors import MgrError
 from .params import Params
@@ -48,6 +48,7 @@ class Request:
         self.clock = app.clock
         self.config = app.config
         self.registry = app.registry
+        self.auth = app.auth
 
     @property
     def elid(self):
@@ -77,17 +78,22 @@ class Dispatcher:
         self.store = store
         self.config = config
         self.clock = clock
+        self.auth = Authenticator(store, clock)
         self.suspended = False
 
     def runs_inline(self, pairs):
         """Whether a call is a quick core read that may run on the event loop.
 
-        Writes (which wait for the writer and for fsync) and plugin handlers
-        (which may block or call back into billmgr) run on worker threads.
+        Writes (which wait for the writer and for fsync), plugin handlers
+        (which may block or call back into billmgr), functions declared
+        ``worker="yes"`` and password checks (scrypt is slow on purpose) run
+        on worker threads.
         """
         params = Params(pairs)
         spec = self.registry.get(params.get("func", ""))
-        return spec is None or (not spec.handler.plugin and not spec.writes(params))
+        if spec is None:
+            return True
+        return not (spec.worker or spec.handler.plugin or spec.writes(params) or "authinfo" in params)
 
     def handle(self, pairs, identify):
         """Run one call given as (name, value) pairs; never raises.
@@ -125,6 +131,7 @@ class Dispatcher:
             raise MgrError("access", "panel", "", "msg_error_suspended")
         if spec is None:
             raise MgrError("func", func or "func", func)
+        caller = self.auth.caller(params, caller, self.config)
         if params.get("su"):
             with self.store.transaction() as db:
                 caller = switch_user(caller, params.get("su"), db)

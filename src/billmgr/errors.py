@@ -24,7 +24,7 @@ def auth(object="", value=""):
 
 
 def access(function):
-    return MgrError("access", function)
+    return MgrError("access", function, function)
 
 
 def missed(kind, value):

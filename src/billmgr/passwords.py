@@ -28,3 +28,20 @@ def verify_password(password, stored):
     except ValueError:
         return False
     return hmac.compare_digest(actual, base64.b64decode(digest))
+
+
+MIN_LENGTH = 8
+
+
+def check_policy(password, login=""):
+    """Why ``password`` is too weak, or None: at least 8 characters, not the
+    login, and at least two of letters, digits and other characters."""
+    if len(password) < MIN_LENGTH:
+        return "msg_error_password_short"
+    if login and password.lower() == login.lower():
+        return "msg_error_password_login"
+    kinds = (any(c.isalpha() for c in password), any(c.isdigit() for c in password),
+             any(not c.isalnum() for c in password))
+    if sum(kinds) < 2:
+        return "msg_error_password_simple"
+    return None

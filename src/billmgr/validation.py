@@ -97,8 +97,8 @@ def check_field(field, params, creating):
 
 def validate(spec, params):
     """Check ``params`` in place against ``spec``; raise on the first fault."""
-    if spec.kind == "form" and params.get("sok"):
-        creating = not params.get("elid")
+    if spec.kind == "action" or (spec.kind == "form" and params.get("sok")):
+        creating = spec.kind == "action" or not params.get("elid")
         for field in spec.fields:
             check_field(field, params, creating)
     elif spec.kind == "list" and params.get("filter") == "on":

@@ -129,6 +129,9 @@ class Server:
             return {"error": None, "body": registry.describe(lang if lang in ("en", "ru") else "en", name) + "\n"}
         if op == "status":
             return {"error": None, "status": self.status()}
+        if op == "clock" and self.config.test_clock:
+            self.dispatcher.clock.shift(float(message.get("shift", 0)))
+            return {"error": None, "body": self.dispatcher.clock.stamp()}
         return {"error": "protocol", "body": f"unknown operation {op!r}\n"}
 
     def _answer(self, message, uid):

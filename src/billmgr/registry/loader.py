@@ -14,7 +14,7 @@ from lxml import etree
 from .spec import Column, Field, FunctionSpec, Handler
 
 KINDS = ("list", "form", "action")
-LEVELS = ("admin", "user")
+LEVELS = ("admin", "user", "public")
 HANDLER_TYPES = ("python",)
 FIELD_TYPES = ("text", "password", "checkbox", "select", "textarea", "hidden")
 CHECKS = ("int", "email", "url", "date", "datetime", "ip", "money", "phone")
@@ -91,7 +91,7 @@ def _function(path, node, is_plugin):
                         key=node.get("key", "id"), keyname=node.get("keyname", "name"),
                         columns=columns, fields=fields, filters=filters,
                         metadata_xml=etree.tostring(node, encoding="unicode"),
-                        override=is_plugin and _yes(node, "override"))
+                        override=is_plugin and _yes(node, "override"), worker=_yes(node, "worker"))
 
 
 def _bind(path, node, module_name, function_name):

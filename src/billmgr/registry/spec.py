@@ -44,6 +44,7 @@ class FunctionSpec:
     metadata_xml: str = ""
     handler: Handler | None = None
     override: bool = False
+    worker: bool = False      # always run off the event loop (slow by design, e.g. logins)
     column_names: tuple = field(init=False)
 
     def __post_init__(self):

@@ -5,6 +5,7 @@ own transaction with the version bump, so a failed upgrade leaves the
 database as it was.  Append new migrations; never edit a released one.
 """
 
+import pycountry
 import sqlite_utils
 
 
@@ -41,7 +42,97 @@ def m001_accounts(db):
                         defaults={"state": "pending", "attempts": 0, "last_error": ""})
 
 
-MIGRATIONS = [m001_accounts]
+def _run(db, statements):
+    for statement in statements.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def m002_clients(db):
+    """Users, sessions, history, providers per client, groups, tickets, registration."""
+    _run(db, """
+    ALTER TABLE user ADD COLUMN created TEXT NOT NULL DEFAULT '';
+    ALTER TABLE account ADD COLUMN partner TEXT NOT NULL DEFAULT '';
+    ALTER TABLE account ADD COLUMN partner_sesid TEXT NOT NULL DEFAULT '';
+    ALTER TABLE account ADD COLUMN ga TEXT NOT NULL DEFAULT '';
+    ALTER TABLE account ADD COLUMN tzoffset TEXT NOT NULL DEFAULT '';
+    CREATE TABLE session (
+        id TEXT PRIMARY KEY, user INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+        created TEXT NOT NULL, last_seen TEXT NOT NULL, address TEXT NOT NULL);
+    CREATE INDEX session_user ON session (user);
+    CREATE TABLE login_key (
+        key_hash TEXT PRIMARY KEY, user INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+        purpose TEXT NOT NULL, expires TEXT NOT NULL);
+    CREATE TABLE login_failure (
+        id INTEGER PRIMARY KEY, subject TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE INDEX login_failure_subject ON login_failure (subject, at);
+    CREATE TABLE history (
+        id INTEGER PRIMARY KEY, account INTEGER NOT NULL, changedate TEXT NOT NULL,
+        user TEXT NOT NULL, ip TEXT NOT NULL, action TEXT NOT NULL, description TEXT NOT NULL);
+    CREATE INDEX history_account ON history (account, id);
+    CREATE TABLE account_project (
+        account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        project INTEGER NOT NULL REFERENCES project(id) ON DELETE CASCADE,
+        status INTEGER NOT NULL DEFAULT 2, PRIMARY KEY (account, project));
+    CREATE TABLE accountgroup (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
+        auto INTEGER NOT NULL DEFAULT 0);
+    CREATE UNIQUE INDEX accountgroup_name ON accountgroup (name COLLATE NOCASE);
+    CREATE TABLE accountgroup_condition (
+        id INTEGER PRIMARY KEY,
+        accountgroup INTEGER NOT NULL REFERENCES accountgroup(id) ON DELETE CASCADE,
+        field TEXT NOT NULL, op TEXT NOT NULL, value TEXT NOT NULL);
+    CREATE TABLE account_accountgroup (
+        account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        accountgroup INTEGER NOT NULL REFERENCES accountgroup(id) ON DELETE CASCADE,
+        PRIMARY KEY (account, accountgroup));
+    CREATE TABLE list_filter (
+        user TEXT NOT NULL, func TEXT NOT NULL, params TEXT NOT NULL, PRIMARY KEY (user, func));
+    CREATE TABLE ticket (
+        id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        subject TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 1, created TEXT NOT NULL,
+        updated TEXT NOT NULL);
+    CREATE INDEX ticket_account ON ticket (account);
+    CREATE TABLE ticket_message (
+        id INTEGER PRIMARY KEY, ticket INTEGER NOT NULL REFERENCES ticket(id) ON DELETE CASCADE,
+        author TEXT NOT NULL, level TEXT NOT NULL, body TEXT NOT NULL, created TEXT NOT NULL);
+    CREATE TABLE offer (id INTEGER PRIMARY KEY, name TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1);
+    CREATE TABLE account_offer (
+        account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        offer INTEGER NOT NULL REFERENCES offer(id), accepted TEXT NOT NULL,
+        PRIMARY KEY (account, offer));
+    CREATE TABLE account_order (
+        id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        createdate TEXT NOT NULL, info TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 1);
+    CREATE TABLE currency (
+        id INTEGER PRIMARY KEY, iso TEXT NOT NULL UNIQUE, name TEXT NOT NULL);
+    CREATE TABLE subaccount (
+        id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        currency INTEGER NOT NULL REFERENCES currency(id), balance INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (account, currency));
+    CREATE TABLE validation (
+        id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL, value TEXT NOT NULL, status INTEGER NOT NULL, checked TEXT NOT NULL);
+    CREATE INDEX validation_account ON validation (account);
+    INSERT INTO currency (id, iso, name) VALUES (643, 'RUB', 'Russian Ruble'), (840, 'USD', 'US Dollar'),
+        (978, 'EUR', 'Euro');
+    ALTER TABLE outbox ADD COLUMN next_try TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN done TEXT NOT NULL DEFAULT ''
+    """)
+    db.execute("UPDATE user SET created = (SELECT registration_date FROM account WHERE account.id = user.account)"
+               " WHERE account IS NOT NULL")
+    db.execute("INSERT INTO account_project (account, project) SELECT id, project FROM account")
+    db.execute("CREATE TABLE state (id INTEGER PRIMARY KEY, country INTEGER NOT NULL, "
+               "code TEXT NOT NULL UNIQUE, name TEXT NOT NULL)")
+    db.execute("CREATE INDEX state_country ON state (country)")
+    # Region ids are fixed here, from ISO 3166-2 as pycountry knows it, so they never shift later.
+    regions = sorted((s.code, s.name, s.country_code) for s in pycountry.subdivisions)
+    db.conn.executemany("INSERT INTO state (country, code, name) VALUES (?, ?, ?)",
+                        [(int(pycountry.countries.get(alpha_2=cc).numeric), code, name)
+                         for code, name, cc in regions])
+
+
+MIGRATIONS = [m001_accounts, m002_clients]
 
 
 def apply(conn):
