@@ -96,5 +96,60 @@ def reload(config_path):
     click.echo("reloaded")
 
 
+def _admin(action, *args):
+    """Run an admin command; its expected failures become one line and exit 1."""
+    try:
+        return action(*args)
+    except (control.ControlError, OSError, sqlite3.Error) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@config_option
+@click.argument("target", metavar="FILE", type=click.Path(dir_okay=False))
+def backup(config_path, target):
+    """Copy the database to FILE; consistent while billmgrd serves."""
+    from . import admin
+
+    click.echo(_admin(admin.backup, _config(config_path), target))
+
+
+@main.command()
+@config_option
+@click.argument("source", metavar="FILE", type=click.Path(dir_okay=False))
+def restore(config_path, source):
+    """Replace the database with the backup FILE (billmgrd must be stopped)."""
+    from . import admin
+
+    for line in _admin(admin.restore, _config(config_path), source):
+        click.echo(line)
+
+
+@main.command()
+@config_option
+@click.argument("path", metavar="[FILE]", required=False, type=click.Path(dir_okay=False))
+def check(config_path, path):
+    """Check the database, or the backup FILE; exit 1 on any problem."""
+    from . import admin
+
+    failed = False
+    for name, problems in _admin(admin.check, path or _config(config_path).db):
+        click.echo(f"{name}: {f'{len(problems)} problem(s)' if problems else 'ok'}")
+        for problem in problems:
+            click.echo(f"  {problem}")
+        failed = failed or bool(problems)
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@config_option
+def migrate(config_path):
+    """Bring the database to the current schema version (billmgrd must be stopped)."""
+    from . import admin
+
+    old, new = _admin(admin.migrate, _config(config_path))
+    click.echo(f"schema version {new}" + (f" (migrated from {old})" if old != new else ", up to date"))
+
+
 if __name__ == "__main__":
     main()

@@ -135,8 +135,11 @@ def m002_clients(db):
 MIGRATIONS = [m001_accounts, m002_clients]
 
 
-def apply(conn):
-    """Bring the database at ``conn`` up to the newest schema version."""
+def apply(conn, done=lambda version: None):
+    """Bring the database at ``conn`` up to the newest schema version.
+
+    ``done(version)`` is called after each committed step (progress for an admin).
+    """
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     if current > len(MIGRATIONS):
         raise RuntimeError(f"database schema version {current} is newer than this "
@@ -151,3 +154,4 @@ def apply(conn):
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        done(version)

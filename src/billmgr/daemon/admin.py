@@ -1,0 +1,140 @@
+"""billmgrd backup | restore | check | migrate: the operator's database commands.
+
+They work on the database file the configuration names, not through the
+daemon: backup and check run beside a serving daemon (each reads one
+snapshot); restore and migrate refuse while a daemon runs.  On a terminal
+they draw a progress bar on stderr; otherwise (cron, maintainer scripts)
+they print nothing but their result.
+"""
+
+import os
+import socket
+import sqlite3
+import sys
+
+from tqdm import tqdm
+
+from ..store import backup as copies
+from ..store import checks, connect, migrations
+from .control import ControlError, running_pid
+from .unixsocket import ensure_private_dir
+
+
+def _bar(desc, unit, total=None):
+    return tqdm(desc=desc, unit=unit, total=total, disable=None, file=sys.stderr)
+
+
+def _page_progress(bar):
+    def update(done, total):
+        bar.total = total
+        bar.update(done - bar.n)
+    return update
+
+
+def _refuse_while_running(config, what):
+    pid = running_pid(config)
+    if pid is None:
+        with socket.socket(socket.AF_UNIX) as probe:
+            if probe.connect_ex(config.socket) == 0:
+                pid = "unknown"
+    if pid is not None:
+        raise ControlError(f"billmgrd is running (pid {pid}) on {config.db}; stop it before {what}")
+
+
+def _schema_version(db):
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _size(path):
+    return f"{os.path.getsize(path) / 1048576:.1f} MiB"
+
+
+def check(path):
+    """(check name, problems) for each check of ``CHECKS`` on the database at ``path``."""
+    db = copies.open_existing(path)
+    results = []
+    try:
+        db.execute("BEGIN")      # every check sees the same snapshot
+        with _bar("check", "check", total=len(checks.CHECKS)) as bar:
+            for name, run in checks.CHECKS:
+                bar.set_description(name)
+                results.append((name, list(run(db))))
+                bar.update()
+    except sqlite3.DatabaseError as exc:
+        raise ControlError(f"{path} is not a usable database: {exc}") from None
+    finally:
+        db.close()
+    return results
+
+
+def backup(config, target):
+    """Copy the live database to ``target``, then prove the copy sound."""
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise ControlError(f"cannot write {target}: no directory {folder}")
+    with _bar("backup", "page") as bar:
+        copies.copy(config.db, target, _page_progress(bar))
+    db = copies.open_existing(target)
+    try:
+        problems = list(checks.integrity(db))
+        version = _schema_version(db)
+    finally:
+        db.close()
+    if problems:
+        os.unlink(target)
+        raise ControlError(f"the copy failed its integrity check ({problems[0]}); nothing written")
+    return f"backed up {config.db} to {target} (schema version {version}, {_size(target)})"
+
+
+def restore(config, source):
+    """Replace the database with the backup ``source``, once it proves sound and not too new."""
+    _refuse_while_running(config, "restoring")
+    db = copies.open_existing(source)
+    try:
+        with _bar("verify", "check", total=1) as bar:
+            problems = list(checks.integrity(db))
+            bar.update()
+        version = _schema_version(db)
+    except sqlite3.DatabaseError as exc:
+        raise ControlError(f"{source} is not a usable database ({exc}); the database is unchanged") from None
+    finally:
+        db.close()
+    if problems:
+        raise ControlError(f"{source} is damaged ({problems[0]}); the database is unchanged")
+    if version == 0:
+        raise ControlError(f"{source} is not a billmgr database (schema version 0)")
+    if version > len(migrations.MIGRATIONS):
+        raise ControlError(f"{source} has schema version {version}, newer than this billmgr "
+                           f"({len(migrations.MIGRATIONS)}); upgrade billmgr first")
+    staged, kept = f"{config.db}.restore", f"{config.db}.before-restore"
+    ensure_private_dir(os.path.dirname(config.db))
+    with _bar("restore", "page") as bar:
+        copies.copy(source, staged, _page_progress(bar))
+    owner = os.stat(os.path.dirname(config.db))
+    if os.geteuid() == 0:     # the daemon's user must own what root restored
+        os.chown(staged, owner.st_uid, owner.st_gid)
+    had_old = os.path.exists(config.db)
+    copies.swap_in(staged, config.db, kept)
+    lines = [f"restored {source} to {config.db} (schema version {version})"]
+    if version < len(migrations.MIGRATIONS):
+        lines.append(f"billmgrd migrates it to schema version {len(migrations.MIGRATIONS)} at start")
+    if had_old:
+        lines.append(f"the previous database is kept as {kept}")
+    return lines
+
+
+def migrate(config):
+    """Bring the database to the current schema; returns (from version, to version)."""
+    _refuse_while_running(config, "migrating")
+    ensure_private_dir(os.path.dirname(config.db))
+    conn = connect(config.db)
+    try:
+        current = _schema_version(conn)
+        pending = max(len(migrations.MIGRATIONS) - current, 0)
+        with _bar("migrate", "step", total=pending) as bar:
+            migrations.apply(conn, done=lambda _version: bar.update())
+        return current, _schema_version(conn)
+    except RuntimeError as exc:
+        raise ControlError(str(exc)) from None
+    finally:
+        conn.close()

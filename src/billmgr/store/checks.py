@@ -1,0 +1,35 @@
+"""``billmgrd check``: what must hold in a database, checked in order.
+
+A check is a function of a read-only connection that yields each problem it
+finds as a sentence; yielding nothing means it passed.  A new invariant (say,
+every cached balance equals the sum of its journal) is one more function in
+CHECKS, next to the code that keeps it.
+"""
+
+from . import migrations
+
+
+def integrity(db):
+    """SQLite's own structure: pages, indexes, constraints."""
+    for (line,) in db.execute("PRAGMA integrity_check"):
+        if line != "ok":
+            yield line
+
+
+def foreign_keys(db):
+    for table, rowid, parent, _ in db.execute("PRAGMA foreign_key_check"):
+        yield f"{table} row {rowid} refers to a missing {parent}"
+
+
+def schema_version(db):
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version != len(migrations.MIGRATIONS):
+        yield (f"schema version {version}, this billmgr expects {len(migrations.MIGRATIONS)}: "
+               "run billmgrd migrate")
+
+
+CHECKS = [
+    ("integrity", integrity),
+    ("foreign keys", foreign_keys),
+    ("schema version", schema_version),
+]
