@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Write tests/schemas/vN.sql: a database of the current schema version N,
+filled through the real billmgrd and mgrctl, for the migration tests.
+
+Run it once per released schema version, from the release's checkout,
+before anyone appends the next migration; never rewrite a snapshot.  The
+calls below grow with the functions: each snapshot keeps what that release
+could store.
+
+    python3 tests/schemas/snapshot.py [--checkout DIR]
+"""
+
+import argparse
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+CALLS = [
+    ["account.edit", "email=alice@example.com", "realname=Alice Liddell", "passwd=wonderland", "sok=ok"],
+    ["account.edit", "email=bob@example.com", "name=Боб Иванов", "country=643", "note=pays by \"wire\"\nmonthly",
+     "label=vip", "sok=ok"],
+    ["account.edit", "email=carol@example.com", "verify_email=on", "nocalcstat=on", "notify=on", "recovery=on",
+     "registration_ip=192.0.2.7", "sok=ok"],
+    ["account.edit", "email=gone@example.com", "sok=ok"],
+    ["account.delete", "elid=4", "sok=ok"],
+    ["account.edit", "elid=2", "note=switched to card", "sok=ok"],
+]
+
+
+def _wait_for(path, process):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"billmgrd exited: {process.stderr.read().decode()}")
+        try:
+            with socket.socket(socket.AF_UNIX) as probe:
+                probe.connect(str(path))
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit("billmgrd did not answer")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkout", type=Path, default=HERE.parents[1],
+                        help="the billmgr checkout whose code writes the snapshot")
+    checkout = parser.parse_args().checkout.resolve()
+    version = int(subprocess.run(
+        [sys.executable, "-c", "from billmgr.store import migrations; print(len(migrations.MIGRATIONS))"],
+        env=dict(os.environ, PYTHONPATH=str(checkout / "src")), capture_output=True, text=True,
+        check=True).stdout)
+    target = HERE / f"v{version}.sql"
+    if target.exists():
+        sys.exit(f"{target} exists: a released snapshot is never rewritten")
+    with tempfile.TemporaryDirectory() as root:
+        conf = Path(root) / "billmgr.conf"
+        conf.write_text(f"path data {root}\n")
+        env = dict(os.environ, BILLMGR_CONF=str(conf))
+        daemon = subprocess.Popen([checkout / "bin" / "billmgrd", "run"], env=env, stderr=subprocess.PIPE)
+        try:
+            _wait_for(Path(root) / "billmgr.sock", daemon)
+            for call in CALLS:
+                subprocess.run([checkout / "bin" / "mgrctl", "-m", "billmgr", *call], env=env, check=True,
+                               stdout=subprocess.DEVNULL)
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=60)
+        with sqlite3.connect(Path(root) / "billmgr.db") as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] == version
+            dump = "\n".join(db.iterdump())
+    target.write_text(f"-- billmgr schema version {version}, written by tests/schemas/snapshot.py\n"
+                      f"{dump}\nPRAGMA user_version = {version};\n")
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
