@@ -32,7 +32,7 @@ def test_create_with_every_documented_parameter(daemon):
         outbox = db.execute("SELECT kind, payload FROM outbox").fetchall()
     assert user[0] == "full@example.com" and user[1] == "user"
     assert user[2].startswith("scrypt$") and "s3cret" not in user[2]
-    assert outbox[0][0] == "mail" and '"recovery": true' in outbox[0][1]
+    assert outbox[0][0] == "mail" and "func=recovery.change" in outbox[0][1]
 
 
 def test_view_offers_choices(daemon):

@@ -12,7 +12,8 @@ from collections import namedtuple
 SYSTEM_CONFIG = "/etc/billmgr/billmgr.conf"
 
 PATHS = ("data", "db", "socket", "log", "pid", "xml", "addon", "processing")
-OPTIONS = {"RestrictAuthinfo": "restrict_authinfo", "TestClock": "test_clock"}
+OPTIONS = {"RestrictAuthinfo": "restrict_authinfo", "TestClock": "test_clock",
+           "RequireConditionsAgree": "require_conditions_agree"}
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 # paths that default to a place inside the data directory
@@ -22,7 +23,8 @@ _INSIDE_DATA = {"db": "billmgr.db", "socket": "billmgr.sock", "log": "billmgr.lo
 
 _FIELDS = ("source",) + PATHS + (
     "http_listen", "restrict_authinfo", "restrict_authinfo_range", "trusted_proxy",
-    "smtp_server", "mail_from", "local_admins", "log_level", "test_clock")
+    "smtp_server", "mail_from", "local_admins", "log_level", "test_clock", "require_conditions_agree",
+    "sms_gateway", "public_url")
 
 
 class ConfigError(Exception):
@@ -51,7 +53,8 @@ class Config(namedtuple("Config", _FIELDS)):
             values.setdefault(name, os.path.join(data, relative))
         settings = dict(http_listen=(), restrict_authinfo=False, restrict_authinfo_range=(),
                         trusted_proxy=(), smtp_server=None, mail_from=None, local_admins=(),
-                        log_level="info", test_clock=False)
+                        log_level="info", test_clock=False, require_conditions_agree=False,
+                        sms_gateway=None, public_url="https://localhost:1500/billmgr")
         settings.update(values)
         return cls(source=source, data=data, **settings)
 
@@ -83,6 +86,18 @@ def _listen_address(text):
     return (host.strip("[]") or "0.0.0.0", int(port))
 
 
+def _plain_name(text):
+    if "/" in text or text.startswith("."):
+        raise ValueError("expected the name of an executable in the addon directory")
+    return text
+
+
+def _url(text):
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return text.rstrip("?")
+
+
 def _log_level(text):
     if text.lower() not in LOG_LEVELS:
         raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
@@ -98,6 +113,8 @@ SETTINGS = {
     "MailFrom": ("mail_from", str, False),
     "LocalAdmin": ("local_admins", str, True),
     "LogLevel": ("log_level", _log_level, False),
+    "SmsGateway": ("sms_gateway", _plain_name, False),
+    "PublicUrl": ("public_url", _url, False),
 }
 
 

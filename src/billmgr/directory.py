@@ -27,3 +27,25 @@ def countries(lang):
     name = _translate(lang)
     return sorted(((str(int(c.numeric)), name(c.name)) for c in pycountry.countries),
                   key=lambda pair: pair[1])
+
+
+def country_id(text):
+    """The numeric id of a country given by numeric, alpha-2 or alpha-3 code, or None."""
+    text = (text or "").strip()
+    found = None
+    if text.isdigit():
+        found = country(text)
+    elif len(text) in (2, 3):
+        found = pycountry.countries.get(**{f"alpha_{len(text)}": text.upper()})
+    return int(found.numeric) if found else None
+
+
+def state_id(db, text, country_code=None):
+    """The id of a region given by id or ISO 3166-2 code (within the country, if given), or None."""
+    text = (text or "").strip()
+    column = "id" if text.isdigit() else "code"
+    row = db.execute(f"SELECT id, country FROM state WHERE {column} = ?",
+                     (int(text) if text.isdigit() else text.upper(),)).fetchone()
+    if row is None or (country_code is not None and row[1] != country_code):
+        return None
+    return row[0]

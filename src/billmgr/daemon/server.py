@@ -30,6 +30,7 @@ from ..dispatch import Dispatcher
 from ..registry import Registry, RegistryError
 from ..store import Store
 from . import systemd, unixsocket
+from .worker import TaskWorker
 
 log = logging.getLogger("billmgr.daemon")
 
@@ -72,6 +73,7 @@ class Server:
         self._workers = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="billmgr-worker")
         self.store = Store(config.db)
         self.dispatcher = Dispatcher(Registry.load(config.xml), self.store, config, Clock())
+        self.tasks = TaskWorker(self.store, self.dispatcher.clock, config)
 
     # -- control operations -------------------------------------------------
 
@@ -89,7 +91,7 @@ class Server:
         for name in ("db", "socket", "http_listen"):
             if getattr(new_config, name) != getattr(self.config, name):
                 log.warning("%s changed in the configuration; it takes effect after a restart", name)
-        self.config = self.dispatcher.config = new_config
+        self.config = self.dispatcher.config = self.tasks.config = new_config
         self.dispatcher.registry = registry
         logs.set_level(new_config.log_level)
         log.info("reloaded: %d functions from %d files", len(registry.functions), len(registry.files))
@@ -252,6 +254,7 @@ class Server:
     def _work(self, conn, message):
         """On a worker thread: answer, then hand the reply back to the loop."""
         self._done.put((conn, self._answer(message, conn.uid)))
+        self.tasks.poke()   # the request may have queued mail or other tasks
         try:
             self._wake.send(b"\0")
         except (BlockingIOError, OSError):
@@ -326,6 +329,7 @@ class Server:
         with open(self.config.pid, "w") as pidfile:
             pidfile.write(f"{os.getpid()}\n")
         self._selector = selectors.DefaultSelector()
+        self.tasks.start()
         self._selector.register(listener, selectors.EVENT_READ, "accept")
         self._selector.register(wake_r, selectors.EVENT_READ, "wake")
         log.info("billmgrd %s ready on %s", os.getpid(), self.config.socket)
@@ -348,6 +352,7 @@ class Server:
             if owned:
                 _remove(self.config.socket)
             self._drain()
+            self.tasks.stop()
             self._workers.shutdown(wait=True)
             self._selector.close()
             self.store.close()

@@ -1,12 +1,15 @@
-"""Clients: account, account.edit, account.delete."""
+"""Clients: account, account.edit, account.delete, account.su and the per-client
+lists account.history, account.validate, account.orders, account.currency."""
 
 import sqlite3
+from urllib.parse import urlencode
 
-from .. import directory, errors
+from .. import directory, errors, history, mail, sessions
 from ..doc import Cell, Doc
 from ..lists import contains, equals, sql_list
-from ..passwords import hash_password
-from ..store.outbox import enqueue
+from ..passwords import check_policy, hash_password
+from . import filters, groups
+from .owner import existing_account
 
 ACTIVE, SUSPENDED = 2, 3
 
@@ -43,6 +46,10 @@ def _labels(req):
 
 
 def account(req):
+    if req.params.get("filter") != "on":
+        stored = filters.saved(req, "account")
+        if stored:
+            req.params.pairs.extend([("filter", "on"), *stored])
     return sql_list(req, "account a JOIN project p ON p.id = a.project", _COLUMNS, "a.id",
                     filters=_FILTERS, labels=req.cached("labels", lambda: _labels(req)))
 
@@ -81,10 +88,20 @@ def _check_references(req, values):
     if employee is not None and not req.db.execute(
             "SELECT 1 FROM user WHERE id = ? AND level = 'admin'", (employee,)).fetchone():
         raise errors.missed("employee", employee)
-    password = req.params.get("passwd")
+
+
+def checked_password(req, login):
+    """The password of the call, if any, once it matches its confirmation and the policy."""
+    password = req.params.get("passwd", "")
+    if not password:
+        return None
     confirm = req.params.get("confirm")
-    if password and confirm is not None and confirm != password:
+    if confirm is not None and confirm != password:
         raise errors.value("confirm", "", "msg_error_confirm")
+    problem = check_policy(password, login)
+    if problem:
+        raise errors.value("passwd", "", problem)
+    return password
 
 
 def _given(req):
@@ -103,43 +120,54 @@ def _given(req):
     return values
 
 
-def _save(req, values):
-    try:
-        if req.elid:
-            _load(req, req.elid)
-            if values:
-                assignments = ", ".join(f"{name} = ?" for name in values)
-                req.db.execute(f"UPDATE account SET {assignments} WHERE id = ?",
-                               (*values.values(), req.elid))
-            return int(req.elid)
-        values.setdefault("name", values.get("realname") or values["email"])
-        values.setdefault("project", 1)
-        values.setdefault("registration_date", req.clock.stamp())
-        columns = ", ".join(values)
-        cursor = req.db.execute(f"INSERT INTO account ({columns}) VALUES ({', '.join('?' * len(values))})",
-                                tuple(values.values()))
-        return cursor.lastrowid
-    except sqlite3.IntegrityError as exc:
-        if "email" in str(exc):
-            raise errors.exists("email", values.get("email", "")) from None
-        raise
+def _insert(req, table, values):
+    columns = ", ".join(values)
+    return req.db.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(values))})",
+                          tuple(values.values())).lastrowid
 
 
-def _save_user(req, account_id, creating):
-    """The client's login user: its name follows the account's email."""
-    email = req.db.execute("SELECT email FROM account WHERE id = ?", (account_id,)).fetchone()[0]
-    password = req.params.get("passwd")
+def create_account(req, values, password):
+    """A new client, its first login (the email) and its provider; returns its id."""
+    values = dict(values)
+    values.setdefault("name", values.get("realname") or values["email"])
+    values.setdefault("project", 1)
+    values.setdefault("registration_date", req.clock.stamp())
     try:
-        if creating:
-            req.db.execute("INSERT INTO user (account, name, level, passwd, email) VALUES (?, ?, 'user', ?, ?)",
-                           (account_id, email, hash_password(password) if password else "", email))
-            return
+        account_id = _insert(req, "account", values)
+        user_id = _insert(req, "user", {"account": account_id, "name": values["email"], "level": "user",
+                                        "passwd": hash_password(password) if password else "",
+                                        "email": values["email"], "created": values["registration_date"]})
+    except sqlite3.IntegrityError:
+        raise errors.exists("email", values["email"]) from None
+    req.db.execute("INSERT INTO account_project (account, project) VALUES (?, ?)", (account_id, values["project"]))
+    history.record(req, account_id, "created: " + history.describe_changes({}, values))
+    _record_validations(req, account_id, values)
+    groups.place(req, account_id)
+    return account_id, user_id
+
+
+def update_account(req, account_id, values, password):
+    before = _load(req, account_id)
+    try:
+        if values:
+            req.db.execute(f"UPDATE account SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+                           (*values.values(), account_id))
+        email = values.get("email", before["email"])
         first = req.db.execute("SELECT min(id) FROM user WHERE account = ?", (account_id,)).fetchone()[0]
         req.db.execute("UPDATE user SET name = ?, email = ? WHERE id = ?", (email, email, first))
-        if password:
-            req.db.execute("UPDATE user SET passwd = ? WHERE id = ?", (hash_password(password), first))
     except sqlite3.IntegrityError:
-        raise errors.exists("email", email) from None
+        raise errors.exists("email", values.get("email", "")) from None
+    if password:
+        req.db.execute("UPDATE user SET passwd = ? WHERE id = ?", (hash_password(password), first))
+        values = {**values, "passwd": "***"}
+    if values.get("project"):
+        req.db.execute("INSERT OR IGNORE INTO account_project (account, project) VALUES (?, ?)",
+                       (account_id, values["project"]))
+    changes = history.describe_changes(before, values)
+    if changes:
+        history.record(req, account_id, changes)
+    _record_validations(req, account_id, {k: v for k, v in values.items() if before.get(k) != v})
+    groups.place(req, account_id)
 
 
 def account_edit(req):
@@ -149,13 +177,15 @@ def account_edit(req):
         return _view(req)
     values = _given(req)
     _check_references(req, values)
-    creating = not req.elid
-    account_id = _save(req, values)
-    _save_user(req, account_id, creating)
+    if req.elid:
+        account_id = existing_account(req)
+        login = values.get("email") or _load(req, account_id)["email"]
+        update_account(req, account_id, values, checked_password(req, login))
+        return Doc.success()
+    account_id, user_id = create_account(req, values, checked_password(req, values["email"]))
     if req.params.get("notify") == "on":
-        enqueue(req.db, req.clock, "mail", {"template": "registration", "account": account_id,
-                                             "recovery": req.params.get("recovery") == "on"})
-    return Doc.success(id=account_id) if creating else Doc.success()
+        mail.queue_registration(req, user_id, values["email"], req.params.get("recovery") == "on")
+    return Doc.success(id=account_id)
 
 
 def account_delete(req):
@@ -166,3 +196,54 @@ def account_delete(req):
     for elid in ids:
         req.db.execute("DELETE FROM user WHERE account = ?", (elid,))
         req.db.execute("DELETE FROM account WHERE id = ?", (elid,))
+
+
+def _record_validations(req, account_id, values):
+    """A verified email or phone is kept as verification information (account.validate)."""
+    checks = [("email", values.get("email") or _load(req, account_id)["email"])] if values.get("verify_email") else []
+    if values.get("valid_phone"):
+        checks.append(("phone", values["valid_phone"]))
+    req.db.executemany("INSERT INTO validation (account, kind, value, status, checked) VALUES (?, ?, ?, 1, ?)",
+                       [(account_id, kind, value, req.clock.stamp()) for kind, value in checks])
+
+
+def account_su(req):
+    """A one-use key (and the link using it) to log in as the client's first user."""
+    account_id = existing_account(req)
+    user_id, login = req.db.execute("SELECT id, name FROM user WHERE account = ? ORDER BY id LIMIT 1",
+                                    (account_id,)).fetchone()
+    key = sessions.new_key(req.db, req.clock, user_id, "login")
+    history.record(req, account_id, f"logged in as {login}")
+    url = f"{req.config.public_url}?{urlencode({'func': 'auth', 'username': login, 'key': key})}"
+    return Doc.success(username=login, key=key, url=url)
+
+
+def _of_account(req):
+    """The account a per-client list is about: ``elid`` or ``plid``."""
+    return existing_account(req, req.params.get("elid") or req.params.get("plid", ""))
+
+
+def account_history(req):
+    columns = {"id": "h.id", "changedate": "h.changedate", "desc": "h.description", "user": "h.user",
+               "ip": "h.ip", "action": "h.action"}
+    return sql_list(req, "history h", columns, "h.id DESC", where=["h.account = ?"], args=(_of_account(req),))
+
+
+def account_validate(req):
+    labels = req.cached("labels", lambda: {"kind": {"email": req.msg("kind_email"), "phone": req.msg("kind_phone")},
+                                           "status": {"1": Cell(req.msg("status_verified"), (("orig", "1"),))}})
+    columns = {"id": "v.id", "kind": "v.kind", "value": "v.value", "status": "v.status", "checked": "v.checked"}
+    return sql_list(req, "validation v", columns, "v.id", where=["v.account = ?"], args=(_of_account(req),),
+                    labels=labels)
+
+
+def account_orders(req):
+    columns = {"id": "o.id", "createdate": "o.createdate", "info": "o.info", "status": "o.status"}
+    return sql_list(req, "account_order o", columns, "o.id", where=["o.account = ?"], args=(_of_account(req),))
+
+
+def account_currency(req):
+    columns = {"id": "c.id", "iso": "c.iso", "name": "c.name",
+               "balance": "printf('%.2f', s.balance / 100.0)"}
+    return sql_list(req, "subaccount s JOIN currency c ON c.id = s.currency", columns, "c.iso",
+                    where=["s.account = ?"], args=(_of_account(req),))

@@ -51,6 +51,8 @@ def _run(db, statements):
 def m002_clients(db):
     """Users, sessions, history, providers per client, groups, tickets, registration."""
     _run(db, """
+    DROP INDEX idx_project_name;
+    CREATE UNIQUE INDEX project_name ON project (name COLLATE NOCASE);
     ALTER TABLE user ADD COLUMN created TEXT NOT NULL DEFAULT '';
     ALTER TABLE account ADD COLUMN partner TEXT NOT NULL DEFAULT '';
     ALTER TABLE account ADD COLUMN partner_sesid TEXT NOT NULL DEFAULT '';

@@ -1,0 +1,112 @@
+"""The task worker: carries out the outbox after commit, with retries.
+
+It runs on its own thread, wakes every second (or when poked after a
+commit) and delivers due tasks outside any transaction, recording each
+attempt in a short one of its own.
+"""
+
+import logging
+import smtplib
+import subprocess
+import threading
+from email.message import EmailMessage
+from pathlib import Path
+
+from ..store import outbox
+
+log = logging.getLogger("billmgr.worker")
+
+SMTP_TIMEOUT = 30
+GATEWAY_TIMEOUT = 30
+
+
+class DeliveryError(Exception):
+    """A task could not be carried out; ``retry`` says whether trying later may help."""
+
+    def __init__(self, reason, retry=True):
+        super().__init__(reason)
+        self.retry = retry
+
+
+def send_mail(payload, config):
+    if not config.smtp_server:
+        raise DeliveryError("no SmtpServer is configured")
+    message = EmailMessage()
+    message["From"] = config.mail_from or "billmgr@localhost"
+    message["To"] = payload["to"]
+    message["Subject"] = payload["subject"]
+    message.set_content(payload["body"])
+    host, port = config.smtp_server
+    try:
+        with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT) as smtp:
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise DeliveryError(f"recipient refused: {exc}", retry=False) from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(f"SMTP {host}:{port}: {exc}") from None
+
+
+def send_sms(payload, config):
+    """Runs the configured gateway executable: ``GATEWAY PHONE`` with the text on stdin."""
+    if not config.sms_gateway:
+        raise DeliveryError("no SmsGateway is configured", retry=False)
+    gateway = Path(config.addon) / config.sms_gateway
+    try:
+        result = subprocess.run([str(gateway), payload["phone"]], input=payload["message"], text=True,
+                                capture_output=True, timeout=GATEWAY_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DeliveryError(f"SMS gateway {config.sms_gateway}: {exc}") from None
+    if result.returncode != 0:
+        raise DeliveryError(f"SMS gateway {config.sms_gateway} exited {result.returncode}: "
+                            f"{result.stderr.strip()[:500]}")
+
+
+DELIVERERS = {"mail": send_mail, "sms": send_sms}
+
+
+class TaskWorker:
+    def __init__(self, store, clock, config):
+        self.store = store
+        self.clock = clock
+        self.config = config          # the server replaces it on reload
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="billmgr-tasks", daemon=True)
+
+    def start(self):
+        with self.store.transaction(write=True) as db:
+            outbox.recover(db)
+        self._thread.start()
+
+    def poke(self):
+        self._wake.set()
+
+    def stop(self):
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=SMTP_TIMEOUT + 5)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                self.deliver_due()
+            except Exception:
+                log.exception("task worker fault; retrying in a second")
+            self._wake.wait(1.0)
+            self._wake.clear()
+
+    def deliver_due(self):
+        with self.store.transaction(write=True) as db:
+            tasks = outbox.claim(db, self.clock)
+        for task_id, kind, payload in tasks:
+            error, retry = None, True
+            try:
+                DELIVERERS[kind](payload, self.config)
+            except DeliveryError as exc:
+                error, retry = str(exc), exc.retry
+            except Exception as exc:   # a bad payload must not stop the worker
+                log.exception("task %s (%s) failed unexpectedly", task_id, kind)
+                error, retry = f"internal error: {exc.__class__.__name__}", False
+            with self.store.transaction(write=True) as db:
+                outbox.finish(db, self.clock, task_id, error, retry)
+            log.info("task %s %s: %s", task_id, kind, error or "done")

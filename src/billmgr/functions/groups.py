@@ -1,0 +1,202 @@
+"""Client groups: accountgroup (+ .edit, .delete, .condition, .condition.edit,
+.condition.delete) and a client's memberships: account.group (+ .edit,
+.delete, .resume, .suspend).
+
+A group marked automatic holds exactly the clients that meet all its
+conditions: ``place`` re-evaluates a client whenever it is created or changed.
+"""
+
+import sqlite3
+
+from .. import errors, history
+from ..doc import Cell, Doc
+from ..lists import contains, sql_list
+from .owner import existing_account
+
+# condition field -> SQL expression over the account row "a"
+CONDITION_FIELDS = {
+    "country": "a.country", "state": "a.state", "project": "a.project", "email": "a.email",
+    "name": "a.name", "realname": "a.realname", "label": "a.label", "status": "a.status",
+    "verify_email": "a.verify_email", "nocalcstat": "a.nocalcstat", "attitude": "a.attitude",
+    "registration_date": "a.registration_date",
+}
+CONDITION_OPS = {
+    "eq": "{} = ?", "ne": "{} != ?", "lt": "{} < ?", "gt": "{} > ?",
+    "contains": "instr(lower({}), lower(?)) > 0",
+}
+
+
+def _matches(db, account_id, conditions):
+    clauses = [CONDITION_OPS[op].format(CONDITION_FIELDS[field]) for field, op, _ in conditions]
+    args = [value for _, _, value in conditions]
+    sql = f"SELECT 1 FROM account a WHERE a.id = ? AND {' AND '.join(clauses) or '1'}"
+    return db.execute(sql, (account_id, *args)).fetchone() is not None
+
+
+def place(req, account_id):
+    """Bring the client's membership of every automatic group in line with its conditions."""
+    for group_id, name in req.db.execute("SELECT id, name FROM accountgroup WHERE auto = 1").fetchall():
+        conditions = req.db.execute("SELECT field, op, value FROM accountgroup_condition WHERE accountgroup = ?",
+                                    (group_id,)).fetchall()
+        member = req.db.execute("SELECT 1 FROM account_accountgroup WHERE account = ? AND accountgroup = ?",
+                                (account_id, group_id)).fetchone() is not None
+        wanted = bool(conditions) and _matches(req.db, account_id, conditions)
+        if wanted != member:
+            _set_member(req, account_id, group_id, name, wanted)
+
+
+def _set_member(req, account_id, group_id, name, member):
+    if member:
+        req.db.execute("INSERT OR IGNORE INTO account_accountgroup (account, accountgroup) VALUES (?, ?)",
+                       (account_id, group_id))
+    else:
+        req.db.execute("DELETE FROM account_accountgroup WHERE account = ? AND accountgroup = ?",
+                       (account_id, group_id))
+    history.record(req, account_id, f"group {name}: {'added' if member else 'removed'}")
+
+
+def _group(req, elid):
+    row = req.db.execute("SELECT id, name, note, auto FROM accountgroup WHERE id = ?", (elid,)).fetchone()
+    if row is None:
+        raise errors.missed("accountgroup", elid)
+    return row
+
+
+# -- groups ---------------------------------------------------------------
+
+_GROUP_COLUMNS = {"id": "g.id", "name": "g.name", "auto": "g.auto", "note": "g.note",
+                  "members": "(SELECT count(*) FROM account_accountgroup m WHERE m.accountgroup = g.id)"}
+
+
+def accountgroup(req):
+    labels = req.cached("labels", lambda: {"auto": {"1": req.msg("auto_on"), "0": req.msg("auto_off")}})
+    return sql_list(req, "accountgroup g", _GROUP_COLUMNS, "g.id", filters={"name": contains("g.name")},
+                    labels=labels)
+
+
+def accountgroup_edit(req):
+    if not req.sok:
+        if not req.elid:
+            return Doc.form([("name", ""), ("note", ""), ("auto", "off")])
+        _, name, note, auto = _group(req, req.elid)
+        return Doc.form([("elid", req.elid), ("name", name), ("note", note), ("auto", "on" if auto else "off")])
+    values = {k: req.params.get(k) for k in ("name", "note") if k in req.params}
+    if "auto" in req.params:
+        values["auto"] = 1 if req.params.get("auto") == "on" else 0
+    try:
+        if req.elid:
+            _group(req, req.elid)
+            if values:
+                req.db.execute(f"UPDATE accountgroup SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+                               (*values.values(), req.elid))
+            _place_everyone(req)
+            return Doc.success()
+        cursor = req.db.execute(f"INSERT INTO accountgroup ({', '.join(values)}) "
+                                f"VALUES ({', '.join('?' * len(values))})", tuple(values.values()))
+    except sqlite3.IntegrityError:
+        raise errors.exists("name", values.get("name", "")) from None
+    return Doc.success(id=cursor.lastrowid)
+
+
+def accountgroup_delete(req):
+    for elid in req.params.ids():
+        req.db.execute("DELETE FROM accountgroup WHERE id = ?", (elid,))
+
+
+def _place_everyone(req):
+    """Re-evaluate every client after a group or its conditions changed."""
+    for (account_id,) in req.db.execute("SELECT id FROM account").fetchall():
+        place(req, account_id)
+
+
+# -- conditions -------------------------------------------------------------
+
+_CONDITION_COLUMNS = {"id": "c.id", "field": "c.field", "op": "c.op", "value": "c.value"}
+
+
+def _parent_group(req):
+    plid = req.params.get("plid", "")
+    _group(req, plid)
+    return int(plid)
+
+
+def accountgroup_condition(req):
+    group_id = _parent_group(req)
+    return sql_list(req, "accountgroup_condition c", _CONDITION_COLUMNS, "c.id",
+                    where=["c.accountgroup = ?"], args=(group_id,))
+
+
+def accountgroup_condition_edit(req):
+    group_id = _parent_group(req)
+    if not req.sok:
+        if not req.elid:
+            return Doc.form([("field", ""), ("op", "eq"), ("value", "")],
+                            [("field", [(f, req.msg(f"field_{f}")) for f in CONDITION_FIELDS]),
+                             ("op", [(o, req.msg(f"op_{o}")) for o in CONDITION_OPS])])
+        row = req.db.execute("SELECT field, op, value FROM accountgroup_condition WHERE id = ? AND accountgroup = ?",
+                             (req.elid, group_id)).fetchone()
+        if row is None:
+            raise errors.missed("condition", req.elid)
+        return Doc.form([("elid", req.elid), ("field", row[0]), ("op", row[1]), ("value", row[2])])
+    values = (req.params.get("field"), req.params.get("op", "eq"), req.params.get("value", ""))
+    if req.elid:
+        changed = req.db.execute("UPDATE accountgroup_condition SET field = ?, op = ?, value = ? "
+                                 "WHERE id = ? AND accountgroup = ?", (*values, req.elid, group_id)).rowcount
+        if not changed:
+            raise errors.missed("condition", req.elid)
+        new_id = None
+    else:
+        new_id = req.db.execute("INSERT INTO accountgroup_condition (accountgroup, field, op, value) "
+                                "VALUES (?, ?, ?, ?)", (group_id, *values)).lastrowid
+    _place_everyone(req)
+    return Doc.success(id=new_id) if new_id else Doc.success()
+
+
+def accountgroup_condition_delete(req):
+    group_id = _parent_group(req)
+    for elid in req.params.ids():
+        req.db.execute("DELETE FROM accountgroup_condition WHERE id = ? AND accountgroup = ?", (elid, group_id))
+    _place_everyone(req)
+
+
+# -- a client's groups ----------------------------------------------------------
+
+def account_group(req):
+    account_id = existing_account(req, req.params.get("plid", ""))
+    labels = req.cached("labels", lambda: {"status": {
+        "1": Cell(req.msg("member_yes"), (("orig", "1"),)), "0": Cell(req.msg("member_no"), (("orig", "0"),))}})
+    columns = {"id": "g.id", "name": "g.name",   # account_id is an int checked above
+               "status": "EXISTS (SELECT 1 FROM account_accountgroup m WHERE m.accountgroup = g.id "
+                         f"AND m.account = {account_id})"}
+    return sql_list(req, "accountgroup g", columns, "g.id", labels=labels)
+
+
+def _membership(req, member):
+    account_id = existing_account(req, req.params.get("plid", ""))
+    for elid in req.params.ids():
+        _, name, _, _ = _group(req, elid)
+        _set_member(req, account_id, int(elid), name, member)
+
+
+def account_group_resume(req):
+    _membership(req, True)
+
+
+def account_group_suspend(req):
+    _membership(req, False)
+
+
+def account_group_edit(req):
+    """Put the client (plid) into the group ``accountgroup``; without sok, show its groups to choose from."""
+    account_id = existing_account(req, req.params.get("plid", ""))
+    if not req.sok:
+        choices = req.db.execute("SELECT id, name FROM accountgroup ORDER BY name").fetchall()
+        return Doc.form([("plid", str(account_id)), ("accountgroup", req.elid)],
+                        [("accountgroup", [(str(i), n) for i, n in choices])])
+    group_id = req.params.get("accountgroup") or req.elid
+    _, name, _, _ = _group(req, group_id)
+    _set_member(req, account_id, int(group_id), name, True)
+
+
+def account_group_delete(req):
+    _membership(req, False)

@@ -1,0 +1,58 @@
+"""Tickets: ticket (list), ticket.edit (read and answer), ticket.write.account.
+
+Staff open a ticket to a client with ticket.write.account; the client is
+told by mail.  A client sees and answers only its own tickets.
+"""
+
+from .. import errors, history, mail
+from ..doc import Doc
+from ..lists import contains, sql_list
+from .owner import existing_account
+
+OPEN, ANSWERED, CLOSED = 1, 2, 3
+
+
+def ticket(req):
+    where, args = (["t.account = ?"], (req.caller.account,)) if req.caller.is_client else ([], ())
+    columns = {"id": "t.id", "subject": "t.subject", "account": "a.name", "status": "t.status",
+               "updated": "t.updated",
+               "messages": "(SELECT count(*) FROM ticket_message m WHERE m.ticket = t.id)"}
+    labels = req.cached("labels", lambda: {"status": {str(code): req.msg(f"status_{code}")
+                                                      for code in (OPEN, ANSWERED, CLOSED)}})
+    return sql_list(req, "ticket t JOIN account a ON a.id = t.account", columns, "t.updated DESC, t.id",
+                    filters={"subject": contains("t.subject")}, where=where, args=args, labels=labels)
+
+
+def _write(req, ticket_id, body, status):
+    req.db.execute("INSERT INTO ticket_message (ticket, author, level, body, created) VALUES (?, ?, ?, ?, ?)",
+                   (ticket_id, req.caller.name, req.caller.level, body, req.clock.stamp()))
+    req.db.execute("UPDATE ticket SET status = ?, updated = ? WHERE id = ?", (status, req.clock.stamp(), ticket_id))
+
+
+def ticket_write_account(req):
+    account_id = existing_account(req)
+    now = req.clock.stamp()
+    subject = req.params.get("subject")
+    ticket_id = req.db.execute("INSERT INTO ticket (account, subject, created, updated) VALUES (?, ?, ?, ?)",
+                               (account_id, subject, now, now)).lastrowid
+    _write(req, ticket_id, req.params.get("message"), ANSWERED)
+    email = req.db.execute("SELECT email FROM account WHERE id = ?", (account_id,)).fetchone()[0]
+    mail.queue(req, email, "ticket", subject=subject, message=req.params.get("message"), ticket=ticket_id)
+    history.record(req, account_id, f"ticket #{ticket_id} opened: {subject}")
+    return Doc.success(id=ticket_id)
+
+
+def ticket_edit(req):
+    """The ticket's messages; with sok, a new message (from staff or its client)."""
+    row = req.db.execute("SELECT id, account, subject, status FROM ticket WHERE id = ?", (req.elid,)).fetchone()
+    if row is None or (req.caller.is_client and row[1] != req.caller.account):
+        raise errors.missed("ticket", req.elid)
+    if req.sok:
+        _write(req, row[0], req.params.get("message"), OPEN if req.caller.is_client else ANSWERED)
+        return Doc.success()
+    messages = req.db.execute("SELECT author, created, body FROM ticket_message WHERE ticket = ? ORDER BY id",
+                              (row[0],)).fetchall()
+    doc = Doc.listing(("author", "created", "body"), [list(m) for m in messages], len(messages), 1,
+                      max(len(messages), 1))
+    doc.fields[:0] = [("elid", str(row[0])), ("subject", row[2]), ("status", req.msg(f"status_{row[3]}"))]
+    return doc

@@ -1,0 +1,26 @@
+"""account.history: every change to a client, with when, who, from where and how.
+
+Descriptions name fields and values, not sentences, so they read the same
+in every language and never hold a secret.
+"""
+
+SECRET_FIELDS = frozenset({"passwd", "confirm"})
+
+
+def record(req, account, description):
+    req.db.execute("INSERT INTO history (account, changedate, user, ip, action, description) "
+                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   (account, req.clock.stamp(), req.caller.name or "-", req.caller.address,
+                    req.spec.name, description))
+
+
+def describe_changes(before, after):
+    """``field: 'old' -> 'new'`` for every field whose value changes."""
+    parts = []
+    for name, new in after.items():
+        old = before.get(name)
+        if name in SECRET_FIELDS:
+            parts.append(f"{name} changed")
+        elif str(old if old is not None else "") != str(new if new is not None else ""):
+            parts.append(f"{name}: {'' if old is None else old!s:.200} -> {'' if new is None else new!s:.200}")
+    return "; ".join(parts)

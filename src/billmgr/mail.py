@@ -1,0 +1,38 @@
+"""Mail to clients, composed in their language and queued in the outbox.
+
+Texts are messages of the ``mail`` group in the XML catalogues, with
+``__name__`` placeholders, so a provider changes wording (or adds a
+language) the way any other message is changed.
+"""
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from . import sessions
+from .store.outbox import enqueue
+
+RECOVERY_KEY_LIFETIME = timedelta(hours=24)
+
+
+def _text(req, key, **values):
+    text = req.registry.message(req.lang, "mail", key)
+    for name, value in values.items():
+        text = text.replace(f"__{name}__", str(value))
+    return text
+
+
+def queue(req, to, template, **values):
+    enqueue(req.db, req.clock, "mail", {"to": to, "subject": _text(req, f"{template}_subject", **values),
+                                        "body": _text(req, f"{template}_body", **values)})
+
+
+def recovery_link(req, user_id, login):
+    """A link that lets ``login`` set a new password once, within a day."""
+    key = sessions.new_key(req.db, req.clock, user_id, "recovery", lifetime=RECOVERY_KEY_LIFETIME)
+    return f"{req.config.public_url}?{urlencode({'func': 'recovery.change', 'username': login, 'key': key})}"
+
+
+def queue_registration(req, user_id, login, with_recovery):
+    link = recovery_link(req, user_id, login) if with_recovery else ""
+    recovery = _text(req, "registration_recovery", link=link) if with_recovery else ""
+    queue(req, login, "registration", login=login, recovery=recovery)

@@ -1,0 +1,85 @@
+"""Access levels for every function: a client reaches only client functions,
+and through them only its own account's data."""
+
+import pytest
+
+from billmgr.registry import Registry
+from conftest import Daemon
+
+PASSWORD = "Cl1ent-secret"
+REGISTRY = Registry.load()
+STAFF_ONLY = sorted(name for name, spec in REGISTRY.functions.items() if spec.levels == {"admin"})
+FOR_CLIENTS = sorted(name for name, spec in REGISTRY.functions.items() if "user" in spec.levels)
+
+
+@pytest.fixture(scope="module")
+def two_clients(tmp_path_factory):
+    d = Daemon(tmp_path_factory.mktemp("access")).start()
+    d.alice = d.new_account("alice@example.com", f"passwd={PASSWORD}")
+    d.bob = d.new_account("bob@example.com", f"passwd={PASSWORD}")
+    for client in (d.alice, d.bob):
+        d.mgrctl("-m", "billmgr", "ticket.write.account", f"elid={client}", f"subject=T{client}",
+                 "message=m", "sok=ok")
+    d.as_alice = f"authinfo=alice@example.com:{PASSWORD}"
+    yield d
+    d.stop()
+
+
+@pytest.mark.parametrize("func", STAFF_ONLY)
+def test_staff_functions_refuse_clients(two_clients, func):
+    result = two_clients.mgrctl("-m", "billmgr", func, f"elid={two_clients.bob}", f"plid={two_clients.bob}",
+                                "sok=ok", two_clients.as_alice)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"ERROR access({func})"), result.stderr
+
+
+def _bob_user(d):
+    return d.call("user", f"plid={d.bob}", out="JSONdata")["elem"][0]["id"]
+
+
+def _bob_ticket(d):
+    return next(t["id"] for t in d.call("ticket", out="JSONdata")["elem"] if t["subject"] == f"T{d.bob}")
+
+
+def check_whoami(d):
+    assert d.call("whoami", d.as_alice, out="JSONdata")["account"] == str(d.alice)
+
+
+def check_user(d):
+    names = [u["name"] for u in d.call("user", d.as_alice, f"plid={d.bob}", out="JSONdata")["elem"]]
+    assert names == ["alice@example.com"]
+
+
+def check_user_edit(d):
+    for extra in ([], ["realname=stolen", "sok=ok"]):
+        result = d.mgrctl("-m", "billmgr", "user.edit", f"elid={_bob_user(d)}", *extra, d.as_alice)
+        assert result.stderr.startswith("ERROR missed(user)")
+
+
+def check_user_delete(d):
+    d.mgrctl("-m", "billmgr", "user.delete", f"elid={_bob_user(d)}", d.as_alice)
+    assert d.call("user", f"plid={d.bob}", out="JSONdata")["p_elems"] == "1"
+
+
+def check_ticket(d):
+    subjects = [t["subject"] for t in d.call("ticket", d.as_alice, out="JSONdata")["elem"]]
+    assert subjects == [f"T{d.alice}"]
+
+
+def check_ticket_edit(d):
+    for extra in ([], ["message=sneaky", "sok=ok"]):
+        result = d.mgrctl("-m", "billmgr", "ticket.edit", f"elid={_bob_ticket(d)}", *extra, d.as_alice)
+        assert result.stderr.startswith("ERROR missed(ticket)")
+
+
+CONFINEMENT = {"whoami": check_whoami, "user": check_user, "user.edit": check_user_edit,
+               "user.delete": check_user_delete, "ticket": check_ticket, "ticket.edit": check_ticket_edit}
+
+
+def test_every_client_function_has_a_confinement_test():
+    assert sorted(CONFINEMENT) == FOR_CLIENTS
+
+
+@pytest.mark.parametrize("func", FOR_CLIENTS)
+def test_clients_see_only_their_own_data(two_clients, func):
+    CONFINEMENT[func](two_clients)
