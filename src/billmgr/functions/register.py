@@ -43,7 +43,18 @@ def _offers(req):
     return accepted
 
 
+def _form(req):
+    """The registration form: what a website's own form needs to offer."""
+    fields = [(name, req.params.get(name, "")) for name in ("email", "realname", "phone", "country", "state",
+                                                           "project", "partner", "sesid", "tzoffset")]
+    projects = req.db.execute("SELECT id, name FROM project WHERE status = 2 ORDER BY id").fetchall()
+    return Doc.form(fields, [("country", directory.countries(req.lang)),
+                             ("project", [(str(i), n) for i, n in projects])])
+
+
 def register(req):
+    if not req.sok:
+        return _form(req)
     if req.config.require_conditions_agree and req.params.get("conditions_agree") != "on":
         raise errors.empty("conditions_agree")
     email = req.params.get("email")
@@ -62,7 +73,13 @@ def register(req):
 
 
 def recovery_change(req):
-    """A new password with the one-use key from a registration or recovery mail."""
+    """A new password with the one-use key from a registration or recovery mail.
+
+    The link in the mail opens the form (login and key filled in); sending it
+    with ``sok`` sets the password.
+    """
+    if not req.sok:
+        return Doc.form([("username", req.params.get("username", "")), ("key", req.params.get("key", ""))])
     user = sessions.use_key(req.db, req.clock, req.params.get("key", ""), "recovery")
     row = user and req.db.execute("SELECT name FROM user WHERE id = ?", (user,)).fetchone()
     if not row or row[0].lower() != req.params.get("username", "").lower():

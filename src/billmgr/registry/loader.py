@@ -91,7 +91,8 @@ def _function(path, node, is_plugin):
                         key=node.get("key", "id"), keyname=node.get("keyname", "name"),
                         columns=columns, fields=fields, filters=filters,
                         metadata_xml=etree.tostring(node, encoding="unicode"),
-                        override=is_plugin and _yes(node, "override"), worker=_yes(node, "worker"))
+                        override=is_plugin and _yes(node, "override"), worker=_yes(node, "worker"),
+                        own_writes=node.get("transaction") == "own")
 
 
 def _bind(path, node, module_name, function_name):

@@ -45,14 +45,16 @@ class FunctionSpec:
     handler: Handler | None = None
     override: bool = False
     worker: bool = False      # always run off the event loop (slow by design, e.g. logins)
+    own_writes: bool = False  # the handler writes in transactions of its own (transaction="own")
     column_names: tuple = field(init=False)
 
     def __post_init__(self):
         self.column_names = tuple(c.name for c in self.columns)
 
     def writes(self, params):
-        """Whether a call changes data: forms submitted with sok, and every action."""
-        if self.kind == "list":
+        """Whether a call needs the writer: forms submitted with sok, and every
+        action -- unless the handler keeps its own transactions."""
+        if self.kind == "list" or self.own_writes:
             return False
         if self.kind == "form":
             return bool(params.get("sok"))

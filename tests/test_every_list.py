@@ -1,0 +1,58 @@
+"""Every list function answers in xml and json, and every form shows itself in both."""
+
+import json
+
+import pytest
+from lxml import etree
+
+from billmgr.registry import Registry
+from conftest import Daemon
+
+REGISTRY = Registry.load()
+LISTS = sorted(n for n, s in REGISTRY.functions.items() if s.kind == "list")
+FORMS = sorted(n for n, s in REGISTRY.functions.items() if s.kind == "form")
+
+
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory):
+    d = Daemon(tmp_path_factory.mktemp("lists")).start()
+    d.client = d.new_account("lists@example.com", "passwd=Lists-pass1", "verify_email=on")
+    d.staff = d.mgrctl("-m", "billmgr", "user.edit", "name=staff", "passwd=Staff-pass1",
+                       "sok=ok").stdout.split("id=")[1].strip()
+    d.group = d.mgrctl("-m", "billmgr", "accountgroup.edit", "name=G", "auto=on", "sok=ok").stdout.split("id=")[1].strip()
+    d.mgrctl("-m", "billmgr", "accountgroup.condition.edit", f"plid={d.group}", "field=email", "op=contains",
+             "value=lists", "sok=ok")
+    d.ticket = d.mgrctl("-m", "billmgr", "ticket.write.account", f"elid={d.client}", "subject=S", "message=M",
+                        "sok=ok").stdout.split("id=")[1].strip()
+    yield d
+    d.stop()
+
+
+def context(d, func):
+    """The parameters a function needs to be about something."""
+    per_client = {"account.history", "account.validate", "account.orders", "account.currency",
+                  "account.project", "account.group", "account.edit", "account.group.edit"}
+    if func in per_client:
+        return [f"elid={d.client}", f"plid={d.client}"]
+    if func.startswith("accountgroup.condition") or func == "accountgroup.edit":
+        return [f"plid={d.group}", f"elid={d.group}"] if func == "accountgroup.edit" else [f"plid={d.group}"]
+    if func == "ticket.edit":
+        return [f"elid={d.ticket}"]
+    if func == "user.edit":
+        return [f"elid={d.staff}"]
+    if func == "project.edit":
+        return ["elid=1"]
+    return []
+
+
+@pytest.mark.parametrize("func", LISTS + FORMS)
+def test_answers_in_xml_and_json(populated, func):
+    xml = populated.mgrctl("-m", "billmgr", "-o", "xml", func, *context(populated, func))
+    doc = etree.fromstring(xml.stdout.encode())
+    assert doc.find("error") is None, xml.stdout
+    as_json = json.loads(populated.mgrctl("-m", "billmgr", "-o", "json", func, *context(populated, func)).stdout)
+    assert "error" not in as_json["doc"]
+    if func in LISTS:
+        assert int(doc.findtext("p_elems")) == len(doc.findall("elem"))
+        assert int(as_json["doc"]["p_elems"]["$"]) >= (1 if func not in ("account.orders", "account.currency")
+                                                         else 0)
