@@ -10,13 +10,14 @@ TYPES = ("auth", "access", "missed", "empty", "value", "exists", "func", "plugin
 
 
 class MgrError(Exception):
-    def __init__(self, type, object="", value="", message=None, detail=""):
+    def __init__(self, type, object="", value="", message=None, detail="", text=""):
         super().__init__(f"{type}({object}): {value}")
         self.type = type
         self.object = object
         self.value = "" if value is None else str(value)
         self.message = message or f"msg_error_{type}"
         self.detail = detail  # a plain-text explanation when no message fits (plugins)
+        self.text = text      # the whole message, already written (by a plugin's error document)
 
 
 def auth(object="", value=""):
