@@ -1,5 +1,6 @@
 """The request pipeline: caller -> function -> access -> validation ->
-handler in one transaction -> rendered reply.
+before-events -> handler (python code in one transaction) -> after-events
+-> rendered reply.
 
 Every transport (Unix socket, HTTP) hands its parameters and its idea of
 the caller to ``Dispatcher.handle`` and sends back the Reply it gets.
@@ -39,7 +40,7 @@ class View:
 class Request:
     """What a handler sees: parameters, caller, database, language, clock."""
 
-    def __init__(self, params, caller, db, lang, spec, app):
+    def __init__(self, params, caller, db, lang, spec, app, registry=None):
         self.params = params
         self.caller = caller
         self.db = db
@@ -47,7 +48,7 @@ class Request:
         self.spec = spec
         self.clock = app.clock
         self.config = app.config
-        self.registry = app.registry
+        self.registry = registry or app.registry   # the request's snapshot, not a newer one
         self.auth = app.auth
 
     @property
@@ -81,29 +82,30 @@ class Dispatcher:
         self.auth = Authenticator(store, clock)
         self.suspended = False
 
-    def runs_inline(self, pairs):
+    def runs_inline(self, pairs, registry=None):
         """Whether a call is a quick core read that may run on the event loop.
 
         Writes (which wait for the writer and for fsync), plugin handlers
         (which may block or call back into billmgr), functions declared
-        ``worker="yes"`` and password checks (scrypt is slow on purpose) run
-        on worker threads.
+        ``worker="yes"`` or given event handlers, and password checks
+        (scrypt is slow on purpose) run on worker threads.
         """
         params = Params(pairs)
-        spec = self.registry.get(params.get("func", ""))
+        spec = (registry or self.registry).get(params.get("func", ""))
         if spec is None:
             return True
         return not (spec.worker or spec.handler.plugin or spec.writes(params) or "authinfo" in params)
 
-    def handle(self, pairs, identify):
+    def handle(self, pairs, identify, registry=None):
         """Run one call given as (name, value) pairs; never raises.
 
         ``identify`` is the transport's way to name the caller: it returns a
-        Caller or raises an ``auth`` MgrError.
+        Caller or raises an ``auth`` MgrError.  ``registry`` is the snapshot
+        ``runs_inline`` decided on, when the caller asked it.
         """
         started = time.perf_counter()
         params = Params(pairs)
-        registry = self.registry  # one snapshot for the whole request, even across a reload
+        registry = registry or self.registry  # one snapshot for the whole request, even across a reload
         func = params.get("func", "")
         lang = params.get("lang") if params.get("lang") in LANGS else "en"
         out = render.resolve(params.get("out"))
@@ -138,13 +140,23 @@ class Dispatcher:
         if not caller.may_call(spec):
             raise errors.access(func)
         validate(spec, params)
-        with self.store.transaction(write=spec.writes(params)) as db:
-            doc = spec.handler.call(Request(params, caller, db, lang, spec, self))
-        if doc is None:
-            doc = Doc(ok=True)
+        req = Request(params, caller, None, lang, spec, self, registry)
+        for event in spec.before:
+            self._call(event, req)
+        doc = self._call(spec.handler, req, write=spec.writes(params)) or Doc(ok=True)
+        for event in spec.after:
+            doc = self._call(event, req, doc) or doc
         if doc.ok:
             doc.tparams = masked(params)
         return doc
+
+    def _call(self, handler, req, *args, write=False):
+        """Run one handler.  Python code gets its own transaction in ``req.db``;
+        a cgi or xml handler none, so that it may call back through mgrctl."""
+        if handler.type != "python":
+            return handler.call(req, *args)
+        with self.store.transaction(write=write) as req.db:
+            return handler.call(req, *args)
 
     @staticmethod
     def _error_info(registry, exc, func, lang):
@@ -155,4 +167,4 @@ class Dispatcher:
         text = template.replace("__object__", label).replace("__value__", exc.value)
         if exc.detail:
             text = f"{text}: {exc.detail}"
-        return ErrorInfo(exc.type, exc.object, exc.value, text)
+        return ErrorInfo(exc.type, exc.object, exc.value, exc.text or text)

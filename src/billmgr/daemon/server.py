@@ -72,7 +72,7 @@ class Server:
         self._done = queue.SimpleQueue()
         self._workers = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="billmgr-worker")
         self.store = Store(config.db)
-        self.dispatcher = Dispatcher(Registry.load(config.xml), self.store, config, Clock())
+        self.dispatcher = Dispatcher(Registry.load(config.xml, config.addon), self.store, config, Clock())
         self.tasks = TaskWorker(self.store, self.dispatcher.clock, config)
 
     # -- control operations -------------------------------------------------
@@ -82,7 +82,7 @@ class Server:
         systemd.notify("RELOADING=1")
         try:
             new_config = config_mod.load(self.config.source) if self.config.source else self.config
-            registry = Registry.load(new_config.xml)
+            registry = Registry.load(new_config.xml, new_config.addon)
         except (config_mod.ConfigError, RegistryError) as exc:
             log.error("reload failed, keeping the previous configuration: %s", exc)
             return str(exc)
@@ -104,12 +104,12 @@ class Server:
                 "files": len(self.dispatcher.registry.files),
                 "suspended": self.dispatcher.suspended}
 
-    def _call(self, message, uid):
+    def _call(self, message, uid, registry=None):
         pairs = message.get("params")
         if not isinstance(pairs, list) or not all(
                 isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs):
             return {"error": "protocol", "body": "params must be a list of [name, value] strings\n"}
-        reply = self.dispatcher.handle(pairs, lambda: local_caller(uid, self.config))
+        reply = self.dispatcher.handle(pairs, lambda: local_caller(uid, self.config), registry)
         return {"error": reply.error, "body": reply.body, "content_type": reply.content_type}
 
     def _control(self, op, message, uid):
@@ -136,24 +136,24 @@ class Server:
             return {"error": None, "body": self.dispatcher.clock.stamp()}
         return {"error": "protocol", "body": f"unknown operation {op!r}\n"}
 
-    def _answer(self, message, uid):
+    def _answer(self, message, uid, registry=None):
         """The reply to one frame; never raises."""
         try:
             op = message.get("op", "call")
             if op == "call":
                 self.requests += 1
-                return self._call(message, uid)
+                return self._call(message, uid, registry)
             return self._control(op, message, uid)
         except Exception:
             log.exception("unexpected fault answering %r", message.get("op"))
             return {"error": "internal", "body": "internal error; see the log\n"}
 
-    def _runs_inline(self, message):
+    def _runs_inline(self, message, registry):
         op = message.get("op", "call")
         if op == "call":
             pairs = message.get("params")
             return not isinstance(pairs, list) or self.dispatcher.runs_inline(
-                [p for p in pairs if isinstance(p, list) and len(p) == 2])
+                [p for p in pairs if isinstance(p, list) and len(p) == 2], registry)
         return op != "reload"
 
     # -- connections (event loop thread only) -------------------------------
@@ -244,8 +244,9 @@ class Server:
             if message is None:
                 break
             del conn.inbuf[:used]
-            if self._runs_inline(message):
-                conn.outbuf += protocol.encode(self._answer(message, conn.uid))
+            registry = self.dispatcher.registry   # the snapshot that decides where a call runs also runs it
+            if self._runs_inline(message, registry):
+                conn.outbuf += protocol.encode(self._answer(message, conn.uid, registry))
             else:
                 conn.busy = True
                 self._workers.submit(self._work, conn, message)

@@ -30,8 +30,8 @@ class Registry:
             return value
 
     @classmethod
-    def load(cls, plugin_dir=None):
-        return cls(*loader.load(plugin_dir))
+    def load(cls, plugin_dir=None, addon_dir=None):
+        return cls(*loader.load(plugin_dir, addon_dir))
 
     def get(self, name):
         return self.functions.get(name)
@@ -75,6 +75,10 @@ class Registry:
                 label = self.message(lang, name, f.name, "")
                 hint = self.message(lang, name, f"hint_{f.name}", "")
                 lines.append(f"  {f.name}\t{', '.join(traits)}\t{label}" + (f" -- {hint}" if hint else ""))
+        for heading, handlers in (("events_before", spec.before), ("events_after", spec.after)):
+            if handlers:
+                lines.append(self.message(lang, COMMON, heading) + ":")
+                lines += [f"  {h.name}\t{h.type}\t{h.source}" for h in handlers]
         return "\n".join(lines)
 
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from lxml import etree
 
+from ..plugins import external
 from .spec import Column, Field, FunctionSpec, Handler
 
 KINDS = ("list", "form", "action")
 LEVELS = ("admin", "user", "public")
-HANDLER_TYPES = ("python",)
+HANDLER_TYPES = ("python", "cgi", "xml")
 FIELD_TYPES = ("text", "password", "checkbox", "select", "textarea", "hidden")
 CHECKS = ("int", "email", "url", "date", "datetime", "ip", "money", "phone")
 
@@ -107,16 +108,57 @@ def _bind(path, node, module_name, function_name):
     return call
 
 
-def _handlers(path, root, is_plugin):
-    """(function name, Handler) for every ``<handler><func name=../></handler>``."""
+def _script(path, node, addon_dir):
+    """The executable behind a cgi or xml handler, checked to be inside the addon directory."""
+    try:
+        executable = external.locate(addon_dir, node.get("name"))
+    except ValueError as exc:
+        _fail(path, node, str(exc))
+    timeout = node.get("timeout", str(external.DEFAULT_TIMEOUT))
+    try:
+        seconds = float(timeout)
+    except ValueError:
+        seconds = 0
+    if not 0 < seconds <= external.MAX_TIMEOUT:
+        _fail(path, node, f"handler {node.get('name')!r}: timeout must be seconds up to {external.MAX_TIMEOUT:g}")
+    return external.Script(node.get("name"), executable, node.get("type"), seconds)
+
+
+def _handlers(path, root, is_plugin, addon_dir):
+    """(node, stage, function name, Handler) for every ``<func>`` and ``<event>`` of every ``<handler>``.
+
+    The stage is ``action`` for ``<func>``, ``before`` for ``<event>`` and
+    ``after`` for ``<event after="yes">``.  A python handler's event is its
+    module's ``before_F`` or ``after_F`` (dots in F become underscores).
+    """
     for node in root.iterfind("handler"):
         name, htype = node.get("name"), node.get("type")
         if htype not in HANDLER_TYPES:
             _fail(path, node, f"handler {name!r}: unknown type {htype!r} (known: {', '.join(HANDLER_TYPES)})")
-        for func in node.iterfind("func"):
-            call = _bind(path, func, name, func.get("name", ""))
-            yield func.get("name"), Handler(name=name, type=htype, source=str(path), call=call,
-                                            plugin=is_plugin)
+        script = _script(path, node, addon_dir) if htype != "python" else None
+        for target in node:
+            if target.tag not in ("func", "event"):
+                continue
+            function = target.get("name", "")
+            stage = "action" if target.tag == "func" else "after" if _yes(target, "after") else "before"
+            if script:
+                call = getattr(script, stage)
+            else:
+                call = _bind(path, target, name, function if stage == "action" else f"{stage}_{function}")
+            yield target, stage, function, Handler(name=name, type=htype, source=str(path), call=call,
+                                                   plugin=is_plugin)
+
+
+def _attach(path, node, stage, spec, handler):
+    """Give ``spec`` its handler or one more event; a second handler only by override."""
+    if stage != "action":
+        setattr(spec, stage, getattr(spec, stage) + (handler,))
+        spec.worker = True   # event handlers may block or call back: never on the event loop
+    elif spec.handler is not None and handler.source != spec.source:
+        _fail(path, node, f"function {spec.name} already has a handler in {spec.handler.source}; run beside it "
+                          f"with <event name=\"{spec.name}\"/>, or declare it with override=\"yes\" to replace it")
+    else:
+        spec.handler = handler
 
 
 def _messages(root):
@@ -130,8 +172,11 @@ def _messages(root):
     return result
 
 
-def load(plugin_dir=None):
-    """(functions, messages, files) from the core and plugin metadata."""
+def load(plugin_dir=None, addon_dir=None):
+    """(functions, messages, files) from the core and plugin metadata.
+
+    cgi and xml handlers are executables in ``addon_dir``.
+    """
     functions, messages, files = {}, {}, []
     pending_handlers = []
     for path, is_plugin in metadata_files(plugin_dir):
@@ -154,12 +199,11 @@ def load(plugin_dir=None):
         for lang, groups in _messages(root).items():
             for group, table in groups.items():
                 messages.setdefault(lang, {}).setdefault(group, {}).update(table)
-        pending_handlers.extend((path, root, name, handler)
-                                for name, handler in _handlers(path, root, is_plugin))
-    for path, root, name, handler in pending_handlers:
+        pending_handlers.extend((path, *bound) for bound in _handlers(path, root, is_plugin, addon_dir))
+    for path, node, stage, name, handler in pending_handlers:
         if name not in functions:
-            _fail(path, root, f"handler {handler.name!r} names undeclared function {name!r}")
-        functions[name].handler = handler
+            _fail(path, node, f"handler {handler.name!r} names undeclared function {name!r}")
+        _attach(path, node, stage, functions[name], handler)
     missing = sorted(name for name, spec in functions.items() if spec.handler is None)
     if missing:
         raise RegistryError(f"functions without a handler: {', '.join(missing)}")

@@ -26,7 +26,7 @@ class Handler:
     name: str                 # python: a module; cgi/xml: an executable in the addon dir
     type: str                 # python | cgi | xml
     source: str
-    call: object = None       # the bound callable
+    call: object = None       # the bound callable: (req) for a function or a before-event, (req, doc) after
     plugin: bool = False      # declared by a plugin file rather than the core
 
 
@@ -46,6 +46,8 @@ class FunctionSpec:
     override: bool = False
     worker: bool = False      # always run off the event loop (slow by design, e.g. logins)
     own_writes: bool = False  # the handler writes in transactions of its own (transaction="own")
+    before: tuple = ()        # Handlers run before the function (<event name="F"/>)
+    after: tuple = ()         # Handlers run after it (<event name="F" after="yes"/>)
     column_names: tuple = field(init=False)
 
     def __post_init__(self):

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from . import migrations
 
 BUSY_TIMEOUT_MS = 10_000
+WRITER_WAIT = BUSY_TIMEOUT_MS / 1000   # seconds a write waits for its turn before it fails
 
 
 def connect(path, readonly=False):
@@ -30,8 +31,9 @@ def connect(path, readonly=False):
 
 
 class Store:
-    def __init__(self, path):
+    def __init__(self, path, writer_wait=WRITER_WAIT):
         self.path = str(path)
+        self.writer_wait = writer_wait
         self._writer = connect(self.path)
         migrations.apply(self._writer)
         self._write_lock = threading.Lock()
@@ -41,8 +43,14 @@ class Store:
     def transaction(self, write=False):
         """A connection inside one transaction, committed only if the block succeeds."""
         if write:
-            with self._write_lock:
+            # Bounded, so that a handler holding the writer while it waits for a
+            # write it started elsewhere (mgrctl) fails instead of hanging for ever.
+            if not self._write_lock.acquire(timeout=self.writer_wait):
+                raise sqlite3.OperationalError(f"database is locked: no turn to write within {self.writer_wait:g} s")
+            try:
                 yield from self._run(self._writer, "BEGIN IMMEDIATE")
+            finally:
+                self._write_lock.release()
         else:
             try:
                 conn = self._readers.get_nowait()
