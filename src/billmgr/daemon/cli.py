@@ -108,7 +108,10 @@ def _admin(action, *args):
 @config_option
 @click.argument("target", metavar="FILE", type=click.Path(dir_okay=False))
 def backup(config_path, target):
-    """Copy the database to FILE; consistent while billmgrd serves."""
+    """Copy the database to FILE, even while billmgrd serves.
+
+    The copy is one consistent snapshot, mode 0600, checked before it is kept.
+    """
     from . import admin
 
     click.echo(_admin(admin.backup, _config(config_path), target))
@@ -118,7 +121,11 @@ def backup(config_path, target):
 @config_option
 @click.argument("source", metavar="FILE", type=click.Path(dir_okay=False))
 def restore(config_path, source):
-    """Replace the database with the backup FILE (billmgrd must be stopped)."""
+    """Replace the database with the backup FILE.
+
+    billmgrd must be stopped.  FILE must pass the integrity check and not be
+    newer than this billmgr; the replaced database is kept beside it.
+    """
     from . import admin
 
     for line in _admin(admin.restore, _config(config_path), source):
@@ -129,7 +136,10 @@ def restore(config_path, source):
 @config_option
 @click.argument("path", metavar="[FILE]", required=False, type=click.Path(dir_okay=False))
 def check(config_path, path):
-    """Check the database, or the backup FILE; exit 1 on any problem."""
+    """Check the database, or the backup FILE.
+
+    Prints each check with ok or its problems; exit status 1 on any problem.
+    """
     from . import admin
 
     failed = False
@@ -144,7 +154,10 @@ def check(config_path, path):
 @main.command()
 @config_option
 def migrate(config_path):
-    """Bring the database to the current schema version (billmgrd must be stopped)."""
+    """Upgrade the database to the current schema.
+
+    billmgrd must be stopped (it also migrates at start).
+    """
     from . import admin
 
     old, new = _admin(admin.migrate, _config(config_path))

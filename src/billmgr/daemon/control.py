@@ -44,10 +44,13 @@ def start(config, wait=30.0):
     command = [sys.executable, "-m", "billmgr.daemon.cli", "run"]
     if config.source:
         command += ["--config", config.source]
+    # the child finds billmgr where this process did (a package keeps it off the default path)
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (here, os.environ.get("PYTHONPATH")))))
     errors_path = os.path.join(config.data, "billmgrd.start.err")
     with open(errors_path, "wb") as errors:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=errors, start_new_session=True, cwd="/")
+                                   stderr=errors, start_new_session=True, cwd="/", env=env)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if process.poll() is not None:
