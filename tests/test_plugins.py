@@ -317,15 +317,15 @@ def test_a_hanging_handler_times_out_and_others_are_served(daemon):
     plugged(daemon, "hang", """
         <mgrdata>
           <metadata name="hang" type="action" level="admin"/>
-          <handler name="hang" type="cgi" timeout="1.5"><func name="hang"/></handler>
+          <handler name="hang" type="cgi" timeout="2.5"><func name="hang"/></handler>
         </mgrdata>""", {"hang": f"sleep 60 & echo $! > {pidfile}; wait"})
     started = time.monotonic()
     hanging = subprocess.Popen([MGRCTL, "-m", "billmgr", "hang"], env=daemon.env, stderr=subprocess.PIPE, text=True)
     time.sleep(0.5)
     assert mgr(daemon, "whoami").returncode == 0
     assert daemon.new_account("meanwhile@example.com") > 0
-    assert time.monotonic() - started < 1.5
-    assert hanging.communicate(timeout=30)[1] == "ERROR plugin(hang): Plugin 'hang' did not answer within 1.5 s\n"
+    assert hanging.poll() is None       # the others were served while it hung
+    assert hanging.communicate(timeout=30)[1] == "ERROR plugin(hang): Plugin 'hang' did not answer within 2.5 s\n"
     assert time.monotonic() - started < 10
     assert not running(int(pidfile.read_text()))    # its whole process group was killed
 
