@@ -71,3 +71,21 @@ def test_sigusr1_reopens_the_log_after_rotation(daemon):
     daemon.mgrctl("-m", "billmgr", "whoami", "mark=after")
     assert [line["params"] for line in request_lines(daemon.log)] == [" mark=after out=text"]
     assert [line["params"] for line in request_lines(rotated)] == [" mark=before out=text"]
+
+
+def test_a_line_per_job(daemon):
+    """The task worker logs each delivery attempt; with no SmtpServer, mail fails and says why."""
+    daemon.new_account("jobs@example.com", "notify=on")
+    wait_for(lambda: "billmgr.job" in daemon.log.read_text())
+    line = next(line for line in daemon.log.read_text().splitlines() if "billmgr.job" in line)
+    assert re.fullmatch(r"\S+ \S+ WARNING billmgr\.job: task\.mail \d+ -> failed \"no SmtpServer is configured\" "
+                        r"\d+\.\dms", line), line
+
+
+def test_job_lines_are_quoted_like_request_lines(caplog):
+    caplog.set_level(logging.INFO, logger="billmgr.job")
+    logs.job("task.sms", 12, None, 0.002)
+    logs.job("task.mail", 13, "refused\nINFO forged", 0.002)
+    done, failed = caplog.records
+    assert (done.levelname, done.getMessage()) == ("INFO", "task.sms 12 -> ok 2.0ms")
+    assert (failed.levelname, failed.getMessage()) == ("WARNING", 'task.mail 13 -> failed "refused\\nINFO forged" 2.0ms')

@@ -1,13 +1,18 @@
-"""The log file: one line per request, levels, and reopening for logrotate.
+"""The log file: one line per request and per job, levels, and reopening for logrotate.
 
 One file per configuration (``path log``).  A request line is::
 
     2026-11-23 10:00:00,123 INFO billmgr.request: root account.edit email=a@b.c passwd=*** -> ok 2.4ms
 
 that is: time, level, caller, function, parameters (secrets already masked
-by the dispatcher), result (``ok`` or the error type) and duration.  A value
-with spaces, quotes or control characters is written as a JSON string and a
-long one is cut, so a caller can never forge a line or flood the file.
+by the dispatcher), result (``ok`` or the error type) and duration.  A job
+line (a task from the outbox, later the billing runs) is alike::
+
+    2026-11-23 10:00:01,456 WARNING billmgr.job: task.mail 7 -> failed "no SmtpServer is configured" 0.1ms
+
+A value with spaces, quotes or control characters is written as a JSON
+string and a long one is cut, so a caller can never forge a line or flood
+the file.
 """
 
 import json
@@ -19,6 +24,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MAX_VALUE = 200            # characters of a parameter value kept in the log
 
 _requests = logging.getLogger("billmgr.request")
+_jobs = logging.getLogger("billmgr.job")
 _plain = re.compile(r"[^\s\"'=\\\x00-\x1f\x7f]*")
 
 # an error of these types is worth an operator's attention
@@ -77,3 +83,10 @@ def request(caller, func, pairs, result, seconds):
     params = "".join(f" {_quote(k)}={_quote(v)}" for k, v in pairs if k != "func")
     _requests.log(level, "%s %s%s -> %s %.1fms", _quote(caller), _quote(func or "-"), params,
                   result, seconds * 1000)
+
+
+def job(name, subject, error, seconds):
+    """Log one finished job: what ran, on what, ``None`` or why it failed, how long it took."""
+    outcome = f"failed {_quote(error)}" if error else "ok"
+    _jobs.log(logging.WARNING if error else logging.INFO, "%s %s -> %s %.1fms", _quote(name), _quote(str(subject)),
+              outcome, seconds * 1000)

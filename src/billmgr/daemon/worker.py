@@ -9,9 +9,11 @@ import logging
 import smtplib
 import subprocess
 import threading
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
+from .. import logs
 from ..store import outbox
 
 log = logging.getLogger("billmgr.worker")
@@ -99,6 +101,7 @@ class TaskWorker:
         with self.store.transaction(write=True) as db:
             tasks = outbox.claim(db, self.clock)
         for task_id, kind, payload in tasks:
+            started = time.perf_counter()
             error, retry = None, True
             try:
                 DELIVERERS[kind](payload, self.config)
@@ -109,4 +112,4 @@ class TaskWorker:
                 error, retry = f"internal error: {exc.__class__.__name__}", False
             with self.store.transaction(write=True) as db:
                 outbox.finish(db, self.clock, task_id, error, retry)
-            log.info("task %s %s: %s", task_id, kind, error or "done")
+            logs.job(f"task.{kind}", task_id, error, time.perf_counter() - started)
