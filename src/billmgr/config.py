@@ -11,7 +11,7 @@ from collections import namedtuple
 
 SYSTEM_CONFIG = "/etc/billmgr/billmgr.conf"
 
-PATHS = ("data", "db", "socket", "log", "pid", "xml", "addon", "processing")
+PATHS = ("data", "db", "socket", "log", "pid", "xml", "addon", "processing", "certificate", "key")
 OPTIONS = {"RestrictAuthinfo": "restrict_authinfo", "TestClock": "test_clock",
            "RequireConditionsAgree": "require_conditions_agree"}
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -56,6 +56,10 @@ class Config(namedtuple("Config", _FIELDS)):
                         log_level="info", test_clock=False, require_conditions_agree=False,
                         sms_gateway=None, public_url="https://localhost:1500/billmgr")
         settings.update(values)
+        settings.setdefault("certificate", None)
+        settings.setdefault("key", None)
+        if bool(settings["certificate"]) != bool(settings["key"]):
+            raise ConfigError(f"{source or '<config>'}: HTTPS needs both 'path certificate' and 'path key'")
         return cls(source=source, data=data, **settings)
 
     def items(self):

@@ -28,6 +28,8 @@ class Reply:
     body: str
     content_type: str
     error: str | None = None   # the error type, when the reply is an error
+    caller: str = "-"          # who the call acted as, for access logs
+    session: str | None = None  # a session the call opened (func=auth), for the HTTP cookie
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ class Dispatcher:
         caller = None
         try:
             caller = identify()
-            doc = self._run(registry, spec, func, params, caller, lang)
+            doc, caller = self._run(registry, spec, func, params, caller, lang)
         except MgrError as exc:
             doc = Doc(error=self._error_info(registry, exc, func, lang))
         except Exception:
@@ -126,19 +128,25 @@ class Dispatcher:
         content_type, body = render.render(doc, out, view)
         logs.request(caller.name if caller else "-", func, masked(params),
                      doc.error.type if doc.error else "ok", time.perf_counter() - started)
-        return Reply(body, content_type, doc.error.type if doc.error else None)
+        return Reply(body, content_type, doc.error.type if doc.error else None,
+                     caller.name if caller and caller.name else "-", doc.session)
+
+    def _caller(self, default, params):
+        """Who the call acts as: its session or authinfo, else the transport's caller; then su."""
+        caller = self.auth.caller(params, default, self.config)
+        if params.get("su"):
+            with self.store.transaction() as db:
+                caller = switch_user(caller, params.get("su"), db)
+        return caller
 
     def _run(self, registry, spec, func, params, caller, lang):
         if self.suspended:
             raise MgrError("access", "panel", "", "msg_error_suspended")
         if spec is None:
             raise MgrError("func", func or "func", func)
-        caller = self.auth.caller(params, caller, self.config)
-        if params.get("su"):
-            with self.store.transaction() as db:
-                caller = switch_user(caller, params.get("su"), db)
+        caller = self._caller(caller, params)
         if not caller.may_call(spec):
-            raise errors.access(func)
+            raise errors.auth() if caller.level == "public" else errors.access(func)
         validate(spec, params)
         req = Request(params, caller, None, lang, spec, self, registry)
         for event in spec.before:
@@ -148,7 +156,7 @@ class Dispatcher:
             doc = self._call(event, req, doc) or doc
         if doc.ok:
             doc.tparams = masked(params)
-        return doc
+        return doc, caller
 
     def _call(self, handler, req, *args, write=False):
         """Run one handler.  Python code gets its own transaction in ``req.db``;

@@ -55,6 +55,7 @@ class Doc:
     error: ErrorInfo | None = None
     tparams: list = field(default_factory=list)  # (name, value)
     labels: dict = field(default_factory=dict)   # column -> {code: str | Cell}
+    session: str | None = None                   # a session opened by the call (func=auth)
 
     def display_rows(self):
         """The rows with coded cells replaced by their labels."""

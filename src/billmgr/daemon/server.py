@@ -30,6 +30,7 @@ from ..dispatch import Dispatcher
 from ..registry import Registry, RegistryError
 from ..store import Store
 from . import systemd, unixsocket
+from .http import HttpListeners
 from .worker import TaskWorker
 
 log = logging.getLogger("billmgr.daemon")
@@ -319,6 +320,14 @@ class Server:
 
     def run(self):
         listener, owned = self._listener()
+        self.http = HttpListeners(self, self.config)
+        try:
+            self.http.start()
+        except BaseException:
+            listener.close()
+            if owned:
+                _remove(self.config.socket)
+            raise
         listener.setblocking(False)
         wake_r, self._wake = socket.socketpair()
         for end in (wake_r, self._wake):
@@ -352,6 +361,7 @@ class Server:
             listener.close()
             if owned:
                 _remove(self.config.socket)
+            self.http.stop()
             self._drain()
             self.tasks.stop()
             self._workers.shutdown(wait=True)

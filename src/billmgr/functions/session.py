@@ -19,7 +19,9 @@ def auth(req):
     else:
         caller = req.auth.login(name, req.params.get("password", ""), address)
     sid = req.auth.open_session(caller)
-    return Doc.form([("auth", Cell(sid, (("id", sid), ("level", caller.level))))])
+    doc = Doc.form([("auth", Cell(sid, (("id", sid), ("level", caller.level))))])
+    doc.session = sid
+    return doc
 
 
 def session_newkey(req):

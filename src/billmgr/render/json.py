@@ -4,15 +4,29 @@ json/sjson mirror the XML document: text under "$", attributes under
 "$name", repeated children as arrays (sjson: list rows always an array).
 JSONdata carries data only with plain values; bjson is the whole document
 without the doc wrapper, plain values, errors under a top-level "error".
+
+List rows, the hot path, are encoded like the XML ones: all cells in one
+``json.dumps`` call, split apart again and poured into a repeated row
+template (see ``_rows_json``); the rest of a document is small and goes
+through ``json.dumps`` as objects.
 """
 
 import json
+from functools import lru_cache
+from itertools import chain
 
 from ..doc import Cell
 
 
-def _dumps(value):
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode   # one encoder, made once
+
+
+class _Raw(str):
+    """JSON text already encoded, to be placed as it is."""
+
+
+def _object(parts):
+    return "{" + ",".join(f"{_compact(k)}:{v if isinstance(v, _Raw) else _compact(v)}" for k, v in parts) + "}"
 
 
 def _node(value):
@@ -43,9 +57,65 @@ def _group(pairs, convert):
     return result
 
 
-def _rows(doc, convert):
-    return [{name: convert(value) for name, value in zip(doc.columns, row)
-             if value is not None and value != ""} for row in doc.display_rows()]
+class _Shown(dict):
+    """Encoded code -> the member text of a coded column; an unlabelled code shows as it is."""
+
+    __slots__ = ("key", "node")
+
+    def __missing__(self, code):
+        return f',{self.key}:{{"$":"{code}"}}' if self.node else f',{self.key}:"{code}"'
+
+
+@lru_cache(maxsize=1024)
+def _coded(name, labels, node):
+    shown = _Shown()
+    shown.key, shown.node = _compact(name), node
+    for code, label in labels:
+        value = _node(label) if node else _plain(label)
+        shown[_compact(code)[1:-1]] = "" if label == "" else f",{shown.key}:{_compact(value)}"
+    return shown
+
+
+def _rows_json(doc, node):
+    """The rows as JSON objects, comma-separated (no brackets), and their count.
+
+    Every member carries a leading comma, so an empty cell is dropped by
+    removing its member and the row's first comma by one replace: neither
+    ``,"name":{"$":""}`` nor ``{,"`` can occur inside an encoded string,
+    whose quotes are all escaped.
+    """
+    columns, rows = doc.columns, doc.rows
+    cells = list(chain.from_iterable(rows))
+    try:
+        "".join(cells)
+    except TypeError:
+        cells = ["" if v is None else str(v) for v in cells]
+    encoded = _compact(cells)[2:-2].split('","') if cells else []
+    has_empty = "" in encoded
+    width, slots, plain_keys = len(columns), [], []
+    for i, name in enumerate(columns):
+        labels = doc.labels.get(name)
+        if labels is None:
+            key = _compact(name)
+            plain_keys.append(key)
+            slots.append(f',{key}:{{"$":"%s"}}' if node else f',{key}:"%s"')
+            continue
+        shown = _coded(name, tuple(labels.items()), node)
+        encoded[i::width] = map(shown.__getitem__, encoded[i::width])
+        slots.append("%s")
+    text = ",".join(["{" + "".join(slots) + "}"] * len(rows)) % tuple(encoded)
+    if has_empty:
+        for key in plain_keys:
+            text = text.replace(f',{key}:{{"$":""}}' if node else f',{key}:""', "")
+    return text.replace('{,"', '{"'), len(rows)
+
+
+def _elem(doc, node, strict):
+    """The ``elem`` member of a list document, or None when it has no rows."""
+    text, count = _rows_json(doc, node)
+    if strict or count > 1:
+        return _Raw(f"[{text}]")
+    return _Raw(text) if count else None
 
 
 def _error(doc, wrap):
@@ -57,35 +127,32 @@ def _error(doc, wrap):
     return {"type": e.type, "object": e.object, "value": e.value, "msg": e.msg}
 
 
-def _tree(doc, convert, strict):
-    body = {}
+def _parts(doc, convert, strict):
+    parts = []
     if doc.error:
-        body["error"] = _error(doc, convert)
+        parts.append(("error", _error(doc, convert)))
     if doc.ok:
-        body["ok"] = {} if convert is _node else ""
+        parts.append(("ok", {} if convert is _node else ""))
     if doc.rows is not None:
-        rows = _rows(doc, convert)
-        if strict or len(rows) != 1:
-            body["elem"] = rows
-        else:
-            body["elem"] = rows[0]
-    body.update(_group(doc.fields, convert))
+        elem = _elem(doc, convert is _node, strict)
+        if elem is not None:
+            parts.append(("elem", elem))
+    parts.extend(_group(doc.fields, convert).items())
     if doc.slists:
         if convert is _node:
-            body["slist"] = [{"$name": name, "val": [{"$key": k, "$": label} for k, label in choices]}
-                             for name, choices in doc.slists]
+            parts.append(("slist", [{"$name": name, "val": [{"$key": k, "$": label} for k, label in choices]}
+                                    for name, choices in doc.slists]))
         else:
-            body["slist"] = {name: [{"key": k, "label": label} for k, label in choices]
-                             for name, choices in doc.slists}
+            parts.append(("slist", {name: [{"key": k, "label": label} for k, label in choices]
+                                    for name, choices in doc.slists}))
     if doc.tparams:
-        body["tparams"] = _group(doc.tparams, convert)
-    return body
+        parts.append(("tparams", _group(doc.tparams, convert)))
+    return parts
 
 
 def render_json(doc, view=None, strict=False):
-    tree = {"$func": doc.func, "$lang": doc.lang}
-    tree.update(_tree(doc, _node, strict))
-    return _dumps({"doc": tree})
+    body = _object([("$func", doc.func), ("$lang", doc.lang)] + _parts(doc, _node, strict))
+    return f'{{"doc":{body}}}\n'
 
 
 def render_sjson(doc, view=None):
@@ -93,18 +160,14 @@ def render_sjson(doc, view=None):
 
 
 def render_bjson(doc, view=None):
-    tree = {"func": doc.func, "lang": doc.lang}
-    tree.update(_tree(doc, _plain, strict=True))
-    return _dumps(tree)
+    return _object([("func", doc.func), ("lang", doc.lang)] + _parts(doc, _plain, strict=True)) + "\n"
 
 
 def render_data(doc, view=None):
     if doc.error:
-        return _dumps({"error": _error(doc, _plain)})
-    data = {}
-    if doc.rows is not None:
-        data["elem"] = _rows(doc, _plain)
-    data.update(_group(doc.fields, _plain))
+        return _object([("error", _error(doc, _plain))]) + "\n"
+    parts = [("elem", _Raw(f"[{_rows_json(doc, False)[0]}]"))] if doc.rows is not None else []
+    parts.extend(_group(doc.fields, _plain).items())
     if doc.ok:
-        data["ok"] = True
-    return _dumps(data)
+        parts.append(("ok", True))
+    return _object(parts) + "\n"
