@@ -6,6 +6,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -236,5 +237,18 @@ def test_https_with_a_configured_certificate(tmp_path):
         response, _ = d.request("/billmgr?func=auth&username=alice@example.com&password=" + CLIENT_PASSWORD,
                                 tls=True)
         assert "Secure" in response.getheader("Set-Cookie")
+    finally:
+        d.stop()
+
+
+def test_a_client_too_slow_to_send_its_headers_is_cut_off(tmp_path):
+    d = Web(tmp_path, settings="HttpTimeout 1\n").start()
+    try:
+        with socket.create_connection(("127.0.0.1", d.port), timeout=10) as slow:
+            slow.sendall(b"GET /billmgr?func=whoami HTTP/1.1\r\nHost: x\r\n")   # and never the blank line
+            started = time.monotonic()
+            answer = slow.recv(200)
+            assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 5
+        assert d.get(func="register")[0].status == 200     # everyone else is still served
     finally:
         d.stop()

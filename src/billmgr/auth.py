@@ -79,9 +79,11 @@ def _caller(row, address):
     return Caller(name=row[1], level=row[2], account=row[3], user=row[0], address=address)
 
 
+_FIND_USER = f"SELECT {_USER_COLUMNS} FROM user WHERE name = ? COLLATE NOCASE AND enabled = 1"
+
+
 def find_user(db, name):
-    return db.execute(f"SELECT {_USER_COLUMNS} FROM user WHERE name = ? COLLATE NOCASE AND enabled = 1",
-                      (name,)).fetchone()
+    return db.execute(_FIND_USER, (name,)).fetchone()
 
 
 def switch_user(caller, name, db):
@@ -102,6 +104,15 @@ class Authenticator:
         self.clock = clock
         self._secret = secrets.token_bytes(32)
         self._verified = {}   # hmac(login:password) -> (user row, password hash, until)
+
+    def _token(self, name, password):
+        return hmac.new(self._secret, f"{name.lower()}:{password}".encode(), hashlib.sha256).digest()
+
+    def recently_verified(self, authinfo):
+        """Whether these credentials passed within the last minute (so checking them is quick)."""
+        name, _, password = authinfo.partition(":")
+        cached = self._verified.get(self._token(name, password))
+        return cached is not None and cached[1] > time.monotonic()
 
     def caller(self, params, default, config):
         """The caller a request acts as: its session or authinfo, else the transport's."""
@@ -140,12 +151,12 @@ class Authenticator:
         the credentials, so API clients sending authinfo on every call do not
         pay for scrypt each time; a changed password voids it at once.
         """
-        token = hmac.new(self._secret, f"{name.lower()}:{password}".encode(), hashlib.sha256).digest()
+        token = self._token(name, password)
+        row = self.store.read_one(_FIND_USER, (name,))
+        cached = self._verified.get(token)
+        if row and cached and cached[0] == row[4] and cached[1] > time.monotonic():
+            return _caller(row, address)
         with self.store.transaction() as db:
-            row = find_user(db, name)
-            cached = self._verified.get(token)
-            if row and cached and cached[0] == row[4] and cached[1] > time.monotonic():
-                return _caller(row, address)
             refused = sessions.throttled(db, self.clock, name, address)
         if refused:
             raise errors.MgrError("auth", "login", name, "msg_error_throttled")

@@ -89,14 +89,16 @@ class Dispatcher:
 
         Writes (which wait for the writer and for fsync), plugin handlers
         (which may block or call back into billmgr), functions declared
-        ``worker="yes"`` or given event handlers, and password checks
-        (scrypt is slow on purpose) run on worker threads.
+        ``worker="yes"`` or given event handlers, and password checks not
+        verified in the last minute (scrypt is slow on purpose) run on worker
+        threads.
         """
         params = Params(pairs)
         spec = (registry or self.registry).get(params.get("func", ""))
         if spec is None:
             return True
-        return not (spec.worker or spec.handler.plugin or spec.writes(params) or "authinfo" in params)
+        slow_login = "authinfo" in params and not self.auth.recently_verified(params.get("authinfo"))
+        return not (spec.worker or spec.handler.plugin or spec.writes(params) or slow_login)
 
     def handle(self, pairs, identify, registry=None):
         """Run one call given as (name, value) pairs; never raises.

@@ -1,24 +1,30 @@
 """The remote API: /billmgr?func=... over HTTP or HTTPS, through the same dispatcher.
 
-cheroot (CherryPy's production WSGI server) does the HTTP: parsing, keep-
-alive, header and body size limits, socket timeouts, TLS.  This module
-turns a request into parameters and a caller, and the dispatcher's Reply
-into a response.  Errors answer HTTP 200 with the error document, as
-BILLmanager clients expect, plus an ``X-Billmgr-Error: TYPE`` header so a
-client can tell without parsing.
+uvicorn, with the httptools parser, serves every HttpListen address from one
+asyncio thread: HTTP/1.1, keep-alive, TLS, a connection cap.  That thread
+answers quick core reads itself, as the Unix socket's loop does, and hands
+writes, plugin handlers and password checks to the daemon's worker pool,
+so a slow call never holds up the others.  ``Protocol`` adds what uvicorn
+leaves out: limits on the request target and headers, and a deadline for
+sending them.
+
+Errors answer HTTP 200 with the error document, as BILLmanager clients
+expect, plus an ``X-Billmgr-Error: TYPE`` header so a client can tell
+without parsing.
 """
 
+import asyncio
 import http.cookies
-import io
 import ipaddress
 import logging
+import socket
 import threading
 import time
 from urllib.parse import parse_qsl
 
-from cheroot import wsgi
-from cheroot.ssl.builtin import BuiltinSSLAdapter
+import uvicorn
 from python_multipart import parse_form
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..auth import anonymous
 
@@ -27,15 +33,12 @@ log = logging.getLogger("billmgr.access")
 PATHS = ("/billmgr", "/")
 SESSION_COOKIE = "billmgrses5"
 MAX_URL = 8 * 1024                 # request target, bytes
-MAX_HEADERS = 16 * 1024            # request line and headers, bytes
+MAX_HEADERS = 16 * 1024            # header lines, bytes
 MAX_BODY = 1024 * 1024             # request body, bytes
-SOCKET_TIMEOUT = 30                # seconds a client may take to send a request (or stay idle)
-THREADS = 4                        # requests served at once per address
-QUEUED_CONNECTIONS = 64            # accepted connections waiting for a thread; beyond, refused
-IDLE_KEEPALIVE = 64                # idle keep-alive connections kept open per address
+MAX_CONNECTIONS = 512              # open connections per address; beyond, 503
 
-STATUS_TEXT = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 405: "405 Method Not Allowed",
-               413: "413 Payload Too Large", 414: "414 URI Too Long"}
+STATUS_TEXT = {400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed", 408: b"Request Timeout",
+               413: b"Payload Too Large", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
 
 
 class BadRequest(Exception):
@@ -44,155 +47,273 @@ class BadRequest(Exception):
         self.status = status
 
 
-def _pairs(text):
+class Protocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol with size limits and a deadline for each request's headers."""
+
+    timeout = 30    # seconds to send a request's headers (HttpTimeout)
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self._deadline = None
+        self._refused = False
+        self._header_bytes = 0
+        self._arm()
+
+    def _arm(self):
+        self._disarm()
+        self._deadline = self.loop.call_later(self.timeout, self._refuse, 408, "request not sent in time")
+
+    def _disarm(self):
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _refuse(self, status, reason):
+        """Answer a fault of HTTP itself and close, whatever else arrives."""
+        if self._refused or self.transport.is_closing():
+            return
+        self._refused = True
+        body = f"{reason}\n".encode()
+        self.transport.write(b"HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                             % (status, STATUS_TEXT[status], len(body), body))
+        self.transport.close()
+        log.info("%s - - - http %d", (self.client or ("-",))[0], status)
+
+    def data_received(self, data):
+        if not self._refused:
+            super().data_received(data)
+
+    def on_message_begin(self):
+        super().on_message_begin()
+        self._header_bytes = 0
+        self._arm()
+
+    def on_url(self, url):
+        super().on_url(url)
+        if len(self.url) > MAX_URL:
+            self._refuse(414, f"request target over {MAX_URL} bytes")
+
+    def on_header(self, name, value):
+        self._header_bytes += len(name) + len(value) + 4
+        if self._header_bytes > MAX_HEADERS:
+            self._refuse(431, f"headers over {MAX_HEADERS} bytes")
+        elif not self._refused:
+            super().on_header(name, value)
+
+    def on_headers_complete(self):
+        self._disarm()
+        if not self._refused:
+            super().on_headers_complete()
+
+    def connection_lost(self, exc):
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def _pairs(data):
     try:
-        return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+        return parse_qsl(data.decode("utf-8", "strict") if isinstance(data, bytes) else data,
+                         keep_blank_values=True, encoding="utf-8", errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise BadRequest(400, "parameters are not valid UTF-8") from None
 
 
-def _body(environ):
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise BadRequest(400, "bad Content-Length") from None
-    if length > MAX_BODY:
-        raise BadRequest(413, f"request body over {MAX_BODY} bytes")
-    return environ["wsgi.input"].read(length) if length else b""
-
-
-def _multipart(environ, body):
+def _multipart(content_type, body):
     """Form fields of a multipart/form-data body (uploaded files are not parameters)."""
     fields = []
     try:
-        parse_form({"Content-Type": environ["CONTENT_TYPE"].encode(), "Content-Length": str(len(body)).encode()},
-                   io.BytesIO(body), lambda f: fields.append((f.field_name.decode(), (f.value or b"").decode())),
+        parse_form({"Content-Type": content_type, "Content-Length": str(len(body)).encode()},
+                   _Reader(body), lambda f: fields.append((f.field_name.decode(), (f.value or b"").decode())),
                    lambda f: None)
     except ValueError as exc:   # the parser's errors, and undecodable names or values
         raise BadRequest(400, f"bad multipart body: {exc}") from None
     return fields
 
 
-def parameters(environ):
+class _Reader:
+    def __init__(self, data):
+        self.data = data
+
+    def read(self, size=-1):
+        chunk, self.data = (self.data, b"") if size < 0 else (self.data[:size], self.data[size:])
+        return chunk
+
+
+def parameters(query, content_type, body):
     """The call's (name, value) pairs in order: the query string, then a POSTed form."""
-    query = environ.get("QUERY_STRING", "")
-    if len(query) + len(environ.get("PATH_INFO", "")) > MAX_URL:
-        raise BadRequest(414, f"request target over {MAX_URL} bytes")
     pairs = _pairs(query)
-    if environ["REQUEST_METHOD"] == "POST":
-        body = _body(environ)
-        kind = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-        if kind == "multipart/form-data":
-            pairs += _multipart(environ, body)
-        elif body:
-            try:
-                pairs += _pairs(body.decode("utf-8"))
-            except UnicodeDecodeError:
-                raise BadRequest(400, "body is not valid UTF-8") from None
+    kind = content_type.split(b";")[0].strip().lower()
+    if kind == b"multipart/form-data":
+        pairs += _multipart(content_type, body)
+    elif body:
+        pairs += _pairs(body)
     return pairs
 
 
-def client_address(environ, trusted):
+def client_address(peer, headers, trusted):
     """The caller's address; forwarded-for headers count only from a trusted proxy."""
-    peer = environ.get("REMOTE_ADDR", "")
+    if not trusted:
+        return peer
     try:
         ip = ipaddress.ip_address(peer)
     except ValueError:
         return peer
     if not any(ip in net for net in trusted):
         return peer
-    hops = [h.strip() for h in environ.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    hops = [h.strip() for h in headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",") if h.strip()]
     for hop in reversed(hops):          # the nearest hop not itself a trusted proxy
         try:
             if not any(ipaddress.ip_address(hop) in net for net in trusted):
                 return hop
         except ValueError:
             return peer
-    real = environ.get("HTTP_X_REAL_IP", "").strip()
-    return real or peer
+    return headers.get(b"x-real-ip", b"").decode("latin-1").strip() or peer
 
 
-def _session_cookie(environ):
+def _session_cookie(headers):
+    if b"cookie" not in headers:
+        return None
     try:
-        cookie = http.cookies.SimpleCookie(environ.get("HTTP_COOKIE", ""))
+        cookie = http.cookies.SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
     except http.cookies.CookieError:
         return None
     return cookie[SESSION_COOKIE].value if SESSION_COOKIE in cookie else None
 
 
+async def _read_body(receive, headers, timeout):
+    declared = headers.get(b"content-length", b"0")
+    if not declared.isdigit():
+        raise BadRequest(400, "bad Content-Length")
+    if int(declared) > MAX_BODY:
+        raise BadRequest(413, f"request body over {MAX_BODY} bytes")
+    body, more = b"", True
+    while more:
+        message = await asyncio.wait_for(receive(), timeout)
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        if len(body) > MAX_BODY:
+            raise BadRequest(413, f"request body over {MAX_BODY} bytes")
+    return body
+
+
 class Api:
-    """The WSGI application: one call per request."""
+    """The ASGI application: one call per request."""
 
     def __init__(self, server):
         self.server = server
 
-    def __call__(self, environ, start_response):
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
         started = time.perf_counter()
-        address, func, who, result = environ.get("REMOTE_ADDR", "-"), "-", "-", "ok"
+        headers = dict(scope["headers"])
+        address, func, who, result = scope["client"][0] if scope.get("client") else "-", "-", "-", "ok"
         try:
-            if environ.get("PATH_INFO") not in PATHS:
+            if scope["path"] not in PATHS:
                 raise BadRequest(404, "the API lives at /billmgr")
-            if environ["REQUEST_METHOD"] not in ("GET", "POST", "HEAD"):
+            if scope["method"] not in ("GET", "POST", "HEAD"):
                 raise BadRequest(405, "use GET or POST")
-            config = self.server.config
-            address = client_address(environ, config.trusted_proxy)
-            pairs = parameters(environ)
+            address = client_address(address, headers, self.server.config.trusted_proxy)
+            body = (await _read_body(receive, headers, self.server.config.http_timeout)
+                    if scope["method"] == "POST" else b"")
+            pairs = parameters(scope["query_string"], headers.get(b"content-type", b""), body)
             func = next((v for k, v in pairs if k == "func"), "-")
-            sid = _session_cookie(environ)
+            sid = _session_cookie(headers)
             if sid and not any(k in ("auth", "authinfo") for k, _ in pairs):
                 pairs.append(("auth", sid))
-            reply = self.server.dispatcher.handle(pairs, lambda: anonymous(address))
+            reply = await self._dispatch(pairs, address)
             who, result = reply.caller, reply.error or "ok"
-            headers = [("Content-Type", f"{reply.content_type}; charset=utf-8"),
-                       ("Cache-Control", "no-store")]
+            status, payload = 200, reply.body.encode()
+            response_headers = [(b"content-type", f"{reply.content_type}; charset=utf-8".encode()),
+                                (b"cache-control", b"no-store")]
             if reply.error:
-                headers.append(("X-Billmgr-Error", reply.error))
+                response_headers.append((b"x-billmgr-error", reply.error.encode()))
             if reply.session:
-                secure = "; Secure" if environ.get("wsgi.url_scheme") == "https" else ""
-                headers.append(("Set-Cookie", f"{SESSION_COOKIE}={reply.session}; Path=/; HttpOnly; "
-                                              f"SameSite=Lax{secure}"))
-            body = reply.body.encode()
-            status = 200
+                secure = "; Secure" if scope.get("scheme") == "https" else ""
+                response_headers.append((b"set-cookie", f"{SESSION_COOKIE}={reply.session}; Path=/; HttpOnly; "
+                                                        f"SameSite=Lax{secure}".encode()))
         except BadRequest as exc:
-            status, result = exc.status, f"http {exc.status}"
-            body = f"{exc}\n".encode()
-            headers = [("Content-Type", "text/plain; charset=utf-8")]
-        headers.append(("Content-Length", str(len(body))))
-        start_response(STATUS_TEXT[status], headers)
-        log.info("%s %s %s %s %s %.1fms", address, who, environ["REQUEST_METHOD"], func, result,
+            status, result, payload = exc.status, f"http {exc.status}", f"{exc}\n".encode()
+            response_headers = [(b"content-type", b"text/plain; charset=utf-8")]
+        except asyncio.TimeoutError:
+            status, result, payload = 408, "http 408", b"request body not sent in time\n"
+            response_headers = [(b"content-type", b"text/plain; charset=utf-8")]
+        response_headers.append((b"content-length", str(len(payload)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+        await send({"type": "http.response.body", "body": payload if scope["method"] != "HEAD" else b""})
+        log.info("%s %s %s %s %s %.1fms", address, who, scope["method"], func, result,
                  (time.perf_counter() - started) * 1000)
-        return [body] if environ["REQUEST_METHOD"] != "HEAD" else []
+
+    async def _dispatch(self, pairs, address):
+        """Quick core reads here on the loop; anything that may wait on a worker thread."""
+        dispatcher = self.server.dispatcher
+        registry = dispatcher.registry
+
+        def identify():
+            return anonymous(address)
+
+        if dispatcher.runs_inline(pairs, registry):
+            return dispatcher.handle(pairs, identify, registry)
+        return await asyncio.get_running_loop().run_in_executor(
+            self.server.workers, dispatcher.handle, pairs, identify, registry)
 
 
 class HttpListeners:
-    """One cheroot server per HttpListen address, each on its own thread."""
+    """Every HttpListen address, served by one uvicorn server on its own thread."""
 
     def __init__(self, server, config):
-        self.servers = []
-        for host, port in config.http_listen:
-            http_server = wsgi.Server((host, port), Api(server), numthreads=THREADS, timeout=SOCKET_TIMEOUT,
-                                      accepted_queue_size=QUEUED_CONNECTIONS, server_name="billmgr")
-            http_server.max_request_header_size = MAX_HEADERS
-            http_server.max_request_body_size = MAX_BODY
-            http_server.keep_alive_conn_limit = IDLE_KEEPALIVE
+        self.sockets = [self._bind(host, port) for host, port in config.http_listen]
+        self._server = None
+        self._thread = None
+        if self.sockets:
+            protocol = type("Protocol", (Protocol,), {"timeout": config.http_timeout})
+            options = dict(app=Api(server), http=protocol, lifespan="on", access_log=False, proxy_headers=False,
+                           log_config=None, server_header=False, timeout_keep_alive=config.http_timeout,
+                           limit_concurrency=MAX_CONNECTIONS, timeout_graceful_shutdown=10)
             if config.certificate:
-                http_server.ssl_adapter = BuiltinSSLAdapter(config.certificate, config.key)
-            self.servers.append(http_server)
-        self._threads = []
+                options.update(ssl_certfile=config.certificate, ssl_keyfile=config.key)
+            self._server = uvicorn.Server(uvicorn.Config(**options))
+
+    @staticmethod
+    def _bind(host, port):
+        """Bind now, in the main thread, so a taken address stops the start-up with its reason."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only on sockets that say so,
+        # and without it every reply waits for a delayed ACK.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise OSError(exc.errno, f"HttpListen {host}:{port}: {exc.strerror}") from None
+        sock.listen(512)
+        sock.set_inheritable(True)
+        return sock
 
     def start(self):
-        """Bind every address now (so a bad one stops the start-up), then serve in the background."""
-        for http_server in self.servers:
-            http_server.prepare()
-            thread = threading.Thread(target=http_server.serve, name=f"billmgr-http-{http_server.bind_addr}",
-                                      daemon=True)
-            thread.start()
-            self._threads.append(thread)
-            logging.getLogger("billmgr.daemon").info("serving HTTP%s on %s:%s",
-                                                     "S" if http_server.ssl_adapter else "", *http_server.bind_addr[:2])
+        if self._server is None:
+            return
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": self.sockets},
+                                        name="billmgr-http", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not self._server.started:
+            raise OSError("the HTTP server did not start; see the log")
+        for sock in self.sockets:
+            logging.getLogger("billmgr.daemon").info("serving HTTP%s on %s:%s", "S" if self._server.config.ssl
+                                                     else "", *sock.getsockname()[:2])
 
     def stop(self):
-        for http_server in self.servers:
-            http_server.stop()
-        for thread in self._threads:
-            thread.join(timeout=10)
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._thread is not None:
+                self._thread.join(timeout=15)
+        for sock in self.sockets:
+            sock.close()

@@ -71,7 +71,7 @@ class Server:
         self._connections = set()
         self._flags = set()
         self._done = queue.SimpleQueue()
-        self._workers = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="billmgr-worker")
+        self.workers = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="billmgr-worker")
         self.store = Store(config.db)
         self.dispatcher = Dispatcher(Registry.load(config.xml, config.addon), self.store, config, Clock())
         self.tasks = TaskWorker(self.store, self.dispatcher.clock, config)
@@ -250,7 +250,7 @@ class Server:
                 conn.outbuf += protocol.encode(self._answer(message, conn.uid, registry))
             else:
                 conn.busy = True
-                self._workers.submit(self._work, conn, message)
+                self.workers.submit(self._work, conn, message)
         self._flush(conn)
 
     def _work(self, conn, message):
@@ -364,7 +364,7 @@ class Server:
             self.http.stop()
             self._drain()
             self.tasks.stop()
-            self._workers.shutdown(wait=True)
+            self.workers.shutdown(wait=True)
             self._selector.close()
             self.store.close()
             _remove(self.config.pid)

@@ -52,14 +52,26 @@ class Store:
             finally:
                 self._write_lock.release()
         else:
-            try:
-                conn = self._readers.get_nowait()
-            except queue.Empty:
-                conn = connect(self.path, readonly=True)
+            conn = self._reader()
             try:
                 yield from self._run(conn, "BEGIN")
             finally:
                 self._readers.put(conn)
+
+    def _reader(self):
+        try:
+            return self._readers.get_nowait()
+        except queue.Empty:
+            return connect(self.path, readonly=True)
+
+    def read_one(self, sql, args=()):
+        """The first row of one read-only statement, which is consistent on its own:
+        for hot paths that need no transaction around a single lookup."""
+        conn = self._reader()
+        try:
+            return conn.execute(sql, args).fetchone()
+        finally:
+            self._readers.put(conn)
 
     @staticmethod
     def _run(conn, begin):
