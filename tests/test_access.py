@@ -2,9 +2,9 @@
 and through them only its own account's data."""
 
 import pytest
+from conftest import Daemon
 
 from billmgr.registry import Registry
-from conftest import Daemon
 
 PASSWORD = "Cl1ent-secret"
 REGISTRY = Registry.load()

@@ -3,9 +3,9 @@
 import socket
 
 import pytest
+from conftest import Daemon
 
 from billmgr import protocol
-from conftest import Daemon
 
 ADMIN_PASSWORD = "Adm1n-secret"
 CLIENT_PASSWORD = "Cl1ent-secret"

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from aiosmtpd.controller import Controller
-
 from conftest import Daemon
 
 PASSWORD = "Str0ng-pass"

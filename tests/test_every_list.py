@@ -3,10 +3,10 @@
 import json
 
 import pytest
+from conftest import Daemon
 from lxml import etree
 
 from billmgr.registry import Registry
-from conftest import Daemon
 
 REGISTRY = Registry.load()
 LISTS = sorted(n for n, s in REGISTRY.functions.items() if s.kind == "list")
@@ -19,7 +19,8 @@ def populated(tmp_path_factory):
     d.client = d.new_account("lists@example.com", "passwd=Lists-pass1", "verify_email=on")
     d.staff = d.mgrctl("-m", "billmgr", "user.edit", "name=staff", "passwd=Staff-pass1",
                        "sok=ok").stdout.split("id=")[1].strip()
-    d.group = d.mgrctl("-m", "billmgr", "accountgroup.edit", "name=G", "auto=on", "sok=ok").stdout.split("id=")[1].strip()
+    d.group = d.mgrctl("-m", "billmgr", "accountgroup.edit", "name=G", "auto=on",
+                       "sok=ok").stdout.split("id=")[1].strip()
     d.mgrctl("-m", "billmgr", "accountgroup.condition.edit", f"plid={d.group}", "field=email", "op=contains",
              "value=lists", "sok=ok")
     d.ticket = d.mgrctl("-m", "billmgr", "ticket.write.account", f"elid={d.client}", "subject=S", "message=M",

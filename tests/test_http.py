@@ -10,9 +10,8 @@ import time
 from urllib.parse import urlencode
 
 import pytest
-from lxml import etree
-
 from conftest import Daemon
+from lxml import etree
 
 ADMIN = "admin:Adm1n-secret"
 CLIENT_PASSWORD = "Cl1ent-secret"

@@ -17,7 +17,6 @@ from itertools import chain
 
 from ..doc import Cell
 
-
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode   # one encoder, made once
 
 
