@@ -88,4 +88,5 @@ def test_job_lines_are_quoted_like_request_lines(caplog):
     logs.job("task.mail", 13, "refused\nINFO forged", 0.002)
     done, failed = caplog.records
     assert (done.levelname, done.getMessage()) == ("INFO", "task.sms 12 -> ok 2.0ms")
-    assert (failed.levelname, failed.getMessage()) == ("WARNING", 'task.mail 13 -> failed "refused\\nINFO forged" 2.0ms')
+    assert failed.levelname == "WARNING"
+    assert failed.getMessage() == 'task.mail 13 -> failed "refused\\nINFO forged" 2.0ms'
