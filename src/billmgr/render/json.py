@@ -91,22 +91,32 @@ def _rows_json(doc, node):
         cells = ["" if v is None else str(v) for v in cells]
     encoded = _compact(cells)[2:-2].split('","') if cells else []
     has_empty = "" in encoded
-    width, slots, plain_keys = len(columns), [], []
+    width = len(columns)
     for i, name in enumerate(columns):
         labels = doc.labels.get(name)
-        if labels is None:
-            key = _compact(name)
-            plain_keys.append(key)
-            slots.append(f',{key}:{{"$":"%s"}}' if node else f',{key}:"%s"')
-            continue
-        shown = _coded(name, tuple(labels.items()), node)
-        encoded[i::width] = map(shown.__getitem__, encoded[i::width])
-        slots.append("%s")
-    text = ",".join(["{" + "".join(slots) + "}"] * len(rows)) % tuple(encoded)
+        if labels is not None:
+            shown = _coded(name, tuple(labels.items()), node)
+            encoded[i::width] = map(shown.__getitem__, encoded[i::width])
+    row, empties = _row_template(columns, frozenset(doc.labels), node)
+    text = ",".join([row] * len(rows)) % tuple(encoded)
     if has_empty:
-        for key in plain_keys:
-            text = text.replace(f',{key}:{{"$":""}}' if node else f',{key}:""', "")
+        for empty in empties:
+            text = text.replace(empty, "")
     return text.replace('{,"', '{"'), len(rows)
+
+
+@lru_cache(maxsize=1024)
+def _row_template(columns, coded, node):
+    """A row's %-template, and the text of an empty member of each plain column."""
+    slots, empties = [], []
+    for name in columns:
+        if name in coded:
+            slots.append("%s")
+            continue
+        key = _compact(name)
+        slots.append(f',{key}:{{"$":"%s"}}' if node else f',{key}:"%s"')
+        empties.append(f',{key}:{{"$":""}}' if node else f',{key}:""')
+    return "{" + "".join(slots) + "}", tuple(empties)
 
 
 def _elem(doc, node, strict):
