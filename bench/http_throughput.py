@@ -40,12 +40,16 @@ def main():
             size = len(call(sock, LIST)["body"].encode())
         over_http = run_clients(daemon, lambda client, n: LIST + [ADMIN], clients=args.clients,
                                 seconds=args.seconds, opener=http_caller(port))
+        fresh_http = run_clients(daemon, lambda client, n: LIST + [ADMIN, ["nonce", f"{client}-{n}"]],
+                                 clients=args.clients, seconds=args.seconds, opener=http_caller(port))
         over_unix = run_clients(daemon, lambda client, n: LIST, clients=args.clients, seconds=args.seconds)
 
     print(f"account list, {ACCOUNTS} rows, out=json ({size:,} bytes/reply), {args.clients} clients x "
           f"{args.seconds:g} s")
-    print("over HTTP keep-alive, authinfo on every call:")
+    print("over HTTP keep-alive, authinfo on every call, the same call polled (list cache):")
     report(over_http, TARGET)
+    print("over HTTP, every call different (computed and rendered each time):")
+    report(fresh_http, TARGET)
     print("through the Unix socket, for comparison:")
     report(over_unix, None)
 

@@ -54,3 +54,26 @@ def test_readers_cannot_write(store):
     with pytest.raises(sqlite3.OperationalError, match="readonly|query_only|attempt to write"):
         with store.transaction() as db:
             db.execute("INSERT INTO project (name) VALUES ('Sneaky')")
+
+
+def test_the_list_cache_empties_on_any_commit(tmp_path):
+    from billmgr.listcache import ListCache
+
+    store = Store(tmp_path / "billmgr.db")
+    cache = ListCache(tmp_path / "billmgr.db")
+    try:
+        kept, version = cache.get("k")
+        assert kept is None
+        cache.put("k", version, ("body", "text/xml"))
+        assert cache.get("k")[0] == ("body", "text/xml")
+        with sqlite3.connect(tmp_path / "billmgr.db") as outsider:    # not the daemon's own writer
+            outsider.execute("INSERT INTO project (name) VALUES ('Outside')")
+        assert cache.get("k")[0] is None
+        _, version = cache.get("k")
+        with store.transaction(write=True) as db:                      # a change while a reply was computed
+            db.execute("INSERT INTO project (name) VALUES ('Meanwhile')")
+        cache.put("k", version, ("stale", "text/xml"))
+        assert cache.get("k")[0] is None
+    finally:
+        cache.close()
+        store.close()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from . import errors, logs, render
 from .auth import Authenticator, switch_user
+from .listcache import ListCache
 from .doc import Doc, ErrorInfo
 from .errors import MgrError
 from .params import Params
@@ -82,6 +83,7 @@ class Dispatcher:
         self.config = config
         self.clock = clock
         self.auth = Authenticator(store, clock)
+        self.cache = ListCache(store.path)
         self.suspended = False
 
     def runs_inline(self, pairs, registry=None):
@@ -114,10 +116,15 @@ class Dispatcher:
         lang = params.get("lang") if params.get("lang") in LANGS else "en"
         out = render.resolve(params.get("out"))
         spec = registry.get(func)
-        caller = None
+        caller, cache_key = None, None
         try:
-            caller = identify()
-            doc, caller = self._run(registry, spec, func, params, caller, lang)
+            caller = self._admit(spec, func, params, identify())
+            cache_key = self._cache_key(registry, spec, params, caller, lang, out)
+            if cache_key:
+                kept, version = self.cache.get(cache_key)
+                if kept:
+                    return self._reply(kept[0], kept[1], None, func, params, caller, started)
+            doc = self._execute(registry, spec, params, caller, lang)
         except MgrError as exc:
             doc = Doc(error=self._error_info(registry, exc, func, lang))
         except Exception:
@@ -128,10 +135,23 @@ class Dispatcher:
         if spec is not None and out in ("devel", "print"):
             view = View(spec.metadata_xml, registry.function_messages(lang, func))
         content_type, body = render.render(doc, out, view)
-        logs.request(caller.name if caller else "-", func, masked(params),
-                     doc.error.type if doc.error else "ok", time.perf_counter() - started)
-        return Reply(body, content_type, doc.error.type if doc.error else None,
-                     caller.name if caller and caller.name else "-", doc.session)
+        if cache_key and not doc.error:
+            self.cache.put(cache_key, version, (body, content_type))
+        return self._reply(body, content_type, doc, func, params, caller, started)
+
+    @staticmethod
+    def _reply(body, content_type, doc, func, params, caller, started):
+        error = doc.error.type if doc is not None and doc.error else None
+        logs.request(caller.name if caller else "-", func, masked(params), error or "ok",
+                     time.perf_counter() - started)
+        return Reply(body, content_type, error, caller.name if caller and caller.name else "-",
+                     doc.session if doc is not None else None)
+
+    def _cache_key(self, registry, spec, params, caller, lang, out):
+        """What identifies a cacheable reply (see listcache), or None."""
+        if spec.kind != "list" or spec.handler.plugin or spec.before or spec.after:
+            return None
+        return (id(registry), id(self.config), tuple(params.pairs), caller, lang, out)
 
     def _caller(self, default, params):
         """Who the call acts as: its session or authinfo, else the transport's caller; then su."""
@@ -141,7 +161,9 @@ class Dispatcher:
                 caller = switch_user(caller, params.get("su"), db)
         return caller
 
-    def _run(self, registry, spec, func, params, caller, lang):
+    def _admit(self, spec, func, params, caller):
+        """The caller the call acts as, once it may run: the panel is up, the
+        function exists, the caller may call it and the parameters are valid."""
         if self.suspended:
             raise MgrError("access", "panel", "", "msg_error_suspended")
         if spec is None:
@@ -150,6 +172,9 @@ class Dispatcher:
         if not caller.may_call(spec):
             raise errors.auth() if caller.level == "public" else errors.access(func)
         validate(spec, params)
+        return caller
+
+    def _execute(self, registry, spec, params, caller, lang):
         req = Request(params, caller, None, lang, spec, self, registry)
         for event in spec.before:
             self._call(event, req)
@@ -158,7 +183,7 @@ class Dispatcher:
             doc = self._call(event, req, doc) or doc
         if doc.ok:
             doc.tparams = masked(params)
-        return doc, caller
+        return doc
 
     def _call(self, handler, req, *args, write=False):
         """Run one handler.  Python code gets its own transaction in ``req.db``;

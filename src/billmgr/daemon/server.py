@@ -366,6 +366,7 @@ class Server:
             self.tasks.stop()
             self.workers.shutdown(wait=True)
             self._selector.close()
+            self.dispatcher.cache.close()
             self.store.close()
             _remove(self.config.pid)
             log.info("billmgrd stopped")
