@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from . import errors, logs, render
 from .auth import Authenticator, switch_user
-from .listcache import ListCache
 from .doc import Doc, ErrorInfo
 from .errors import MgrError
+from .listcache import ListCache
 from .params import Params
 from .registry import LANGS
 from .validation import validate
