@@ -60,6 +60,15 @@ def rows(daemon, func, *params):
     return daemon.call(func, *params, out="JSONdata").get("elem", [])
 
 
+def eventually(check, timeout=20):
+    """The first truthy result of ``check()`` within ``timeout`` seconds (the task worker runs apart)."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert result, "the task worker did not get there in time"
+    return result
+
+
 def db_count(daemon, sql, *args):
     with sqlite3.connect(daemon.db) as db:
         return db.execute(sql, args).fetchone()[0]
@@ -139,8 +148,7 @@ def test_without_a_relay_mail_waits_visibly(tmp_path):
     d = Daemon(tmp_path).start()
     try:
         d.new_account("quiet@example.com", "notify=on")
-        time.sleep(1.5)
-        task = rows(d, "task")[0]
+        task = eventually(lambda: next((t for t in rows(d, "task") if t.get("reason")), None))
         assert task["state"] == "Pending" and "no SmtpServer" in task["reason"]
         assert rows(d, "task", "filter=on", "state=pending")[0]["id"] == task["id"]
     finally:
@@ -298,10 +306,7 @@ def test_sms_needs_a_gateway_and_goes_through_it(tmp_path):
     d = Daemon(tmp_path, settings="SmsGateway smsgate\n").start()
     try:
         assert d.mgrctl("-m", "billmgr", "account.sms", f"elid={client}", "message=Your code 1234").returncode == 0
-        deadline = time.monotonic() + 10
-        while not (tmp_path / "sent").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)
+        eventually(lambda: rows(d, "task")[0]["state"] == "Done")
         assert (tmp_path / "sent").read_text() == "+7 900 111-22-33\nYour code 1234"
     finally:
         d.stop()

@@ -30,7 +30,7 @@ exit status: 0 ok, 1 error reply, 2 usage error, 3 daemon unreachable
 
 
 class Usage(Exception):
-    pass
+    """The command line is not one mgrctl understands (exit status 2)."""
 
 
 class Invocation:

@@ -21,6 +21,7 @@ import signal
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 
 from .. import config as config_mod
 from .. import errors, logs, protocol
@@ -43,10 +44,8 @@ RECV_SIZE = 256 * 1024
 
 
 def _remove(path):
-    try:
+    with suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 class Connection:
@@ -166,11 +165,9 @@ class Server:
             return
         if len(self._connections) >= MAX_CONNECTIONS:
             with sock:
-                try:
+                with suppress(OSError):   # a refusal is best effort
                     sock.setblocking(False)
                     sock.send(protocol.encode({"error": "busy", "body": "too many connections\n"}))
-                except OSError:
-                    pass
             return
         try:
             uid = unixsocket.peer_uid(sock)
@@ -187,10 +184,8 @@ class Server:
             return
         conn.closed = True
         self._connections.discard(conn)
-        try:
+        with suppress(KeyError, ValueError):     # not registered while a worker had it
             self._selector.unregister(conn.sock)
-        except (KeyError, ValueError):
-            pass
         conn.sock.close()
 
     def _watch(self, conn):
@@ -257,10 +252,8 @@ class Server:
         """On a worker thread: answer, then hand the reply back to the loop."""
         self._done.put((conn, self._answer(message, conn.uid)))
         self.tasks.poke()   # the request may have queued mail or other tasks
-        try:
+        with suppress(OSError):   # a full wake pipe: the loop is already due to wake
             self._wake.send(b"\0")
-        except (BlockingIOError, OSError):
-            pass  # the loop is already due to wake
 
     def _collect(self):
         while True:
@@ -306,10 +299,8 @@ class Server:
             if key.data == "accept":
                 self._accept(key.fileobj)
             elif key.data == "wake":
-                try:
+                with suppress(BlockingIOError):
                     key.fileobj.recv(4096)
-                except BlockingIOError:
-                    pass
                 self._collect()
             else:
                 conn = key.data

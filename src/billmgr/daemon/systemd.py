@@ -2,6 +2,7 @@
 
 import os
 import socket
+from contextlib import suppress
 
 SD_LISTEN_FDS_START = 3
 
@@ -14,10 +15,8 @@ def notify(state):
     if address.startswith("@"):
         address = "\0" + address[1:]
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        try:
+        with suppress(OSError):   # systemd gone: nobody to tell
             sock.sendto(state.encode(), address)
-        except OSError:
-            pass
 
 
 def inherited_sockets():

@@ -4,6 +4,7 @@ import errno
 import os
 import socket
 import stat
+from contextlib import suppress
 
 
 class SocketInUse(Exception):
@@ -32,11 +33,9 @@ def _remove_stale(path):
 
 def ensure_private_dir(path):
     """Create ``path`` as 0750; tighten it only if we created it."""
-    try:
+    with suppress(FileExistsError):
         os.makedirs(path, mode=0o750)
-        os.chmod(path, 0o750)
-    except FileExistsError:
-        pass
+        os.chmod(path, 0o750)     # makedirs' mode is filtered by the umask
 
 
 def bind(path, backlog=128):
