@@ -84,6 +84,19 @@ def test_nested_values_in_a_json_object_are_typed_errors(web):
     alive(web)
 
 
+def test_a_fault_sending_one_reply_closes_that_connection_not_the_daemon(web):
+    """A reply that cannot be framed (here: 4 MB of '<' echoed in tparams, 16 MB once escaped)."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(str(web.socket))
+        sock.sendall(frame(call(("func", "whoami"), ("sok", "ok"), ("junk", "<" * (4 << 20)), ("out", "xml"))))
+        try:
+            reply = protocol.read_frame(sock)
+        except (OSError, protocol.ProtocolError):
+            reply = None
+        assert reply is None or reply["error"] is None    # closed, or (once replies stream) answered
+    alive(web)
+
+
 # -- 2. text that is not Unicode scalar values --------------------------------------
 
 
