@@ -89,7 +89,7 @@ def _pairs(value):
 
 
 def _finite(value):
-    return type(value) in (int, float) and math.isfinite(value)
+    return type(value) is int or (type(value) is float and math.isfinite(value))
 
 
 # what each field of a request may hold when present (None counts as absent)
