@@ -170,8 +170,8 @@ def test_properties_column(daemon):
 
 
 def test_paramlist_and_whoami(shared_daemon):
-    params = {r["name"]: r.get("value", "") for r in shared_daemon.call("paramlist", out="JSONdata")["elem"]}
-    assert params["db"] == str(shared_daemon.db) and params["socket"] == str(shared_daemon.socket)
-    assert params["restrict_authinfo"] == "off"
+    params = dict(next(iter(row.items())) for row in shared_daemon.call("paramlist", out="JSONdata")["elem"])
+    assert params["path_db"] == str(shared_daemon.db) and params["path_socket"] == str(shared_daemon.socket)
+    assert params["RestrictAuthinfo"] == "off"
     me = shared_daemon.call("whoami", out="JSONdata")
     assert me["level"] == "admin"

@@ -37,7 +37,9 @@ def test_every_kind_of_line(tmp_path):
     assert c.http_listen == (("127.0.0.1", 1500), ("::1", 1501))
     assert c.smtp_server == ("localhost", 25) and c.mail_from == "billing@example.com"
     assert c.local_admins == ("deploy",) and c.log_level == "debug"
-    assert dict(c.items())["http_listen"] == "127.0.0.1:1500, ::1:1501"
+    settings = dict(c.settings())
+    assert settings["HttpListen"] == "127.0.0.1:1500, [::1]:1501" and settings["SmtpServer"] == "localhost:25"
+    assert settings["RestrictAuthinfoRange"] == "127.0.0.1/32, 10.0.0.0/8" and settings["RestrictAuthinfo"] == "on"
 
 
 @pytest.mark.parametrize("text, complaint", [

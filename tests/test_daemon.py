@@ -257,13 +257,20 @@ class TestBadPeers:
             sock.sendall(struct.pack("!2sBII", b"BM", 1, 100, 0) + b'{"op":')
         assert shared_daemon.mgrctl("-m", "billmgr", "whoami").returncode == 0
 
-    @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"op": "call", "params": "x"}',
-                                      b'{"op": "call", "params": [["func"]]}', b'{"op": "dance"}',
-                                      b"\xff\xfe"])
-    def test_malformed_bodies(self, shared_daemon, body):
+    @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"\xff\xfe", b'{"op": "\\ud800'])
+    def test_bodies_that_are_not_json_objects(self, shared_daemon, body):
         with raw_connection(shared_daemon) as sock:
             sock.sendall(struct.pack("!2sBII", b"BM", 1, len(body), 0) + body)
             assert protocol.read_frame(sock)["error"] == "protocol"
+
+    @pytest.mark.parametrize("body, field", [(b'{"op": "call", "params": "x"}', "params"),
+                                             (b'{"op": "call", "params": [["func"]]}', "params"),
+                                             (b'{"op": "dance"}', "op")])
+    def test_malformed_fields_are_value_errors(self, shared_daemon, body, field):
+        with raw_connection(shared_daemon) as sock:
+            sock.sendall(struct.pack("!2sBII", b"BM", 1, len(body), 0) + body)
+            reply = protocol.read_frame(sock)
+            assert reply["error"] == "value" and f'<error type="value" object="{field}"' in reply["body"]
 
     def test_wrong_version(self, shared_daemon):
         with raw_connection(shared_daemon) as sock:

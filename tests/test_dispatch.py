@@ -45,7 +45,7 @@ def test_a_client_may_not_call_an_admin_function(dispatcher):
     _, ru = call(dispatcher, CLIENT, ("func", "account"), lang="ru")
     assert ru["error"]["msg"] == "Недостаточно прав для вызова 'account'"
     reply, doc = call(dispatcher, CLIENT, ("func", "whoami"))
-    assert reply.error is None and doc["account"] == "1"
+    assert reply.error is None and doc["model"]["account"] == "1"
 
 
 def test_an_unidentified_caller_gets_auth(dispatcher):

@@ -89,7 +89,7 @@ def test_the_after_event_adds_a_field_to_the_core_form(plugin, out):
         assert all(part in body for part in expected[out])
     else:
         doc = json.loads(body)
-        field = doc.get("doc", doc)["mail_domain"]
+        field = doc.get("doc", doc.get("model", doc))["mail_domain"]
         assert field in ("example.com", {"$": "example.com"})
 
 

@@ -7,6 +7,9 @@ upgraded to a rebuilt higher version with the data and an edited conffile
 kept, then removed and purged.  The .rpm is built (rpmlint clean) and its
 file list and scripts read.  Installing needs root: CI runs as root, and
 there a missing privilege or tool is a failure, never a skip.
+
+It changes the machine (dpkg -i, a system user, /etc/billmgr), so it runs
+only when asked: in CI, or with BILLMGR_TEST_PACKAGES=1.
 """
 
 import fcntl
@@ -26,6 +29,9 @@ BUILD = ROOT / "packaging" / "build"
 CONF = Path("/etc/billmgr/billmgr.conf")
 DATA = Path("/var/lib/billmgr")
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+
+pytestmark = pytest.mark.skipif(not (os.environ.get("CI") or os.environ.get("BILLMGR_TEST_PACKAGES") == "1"),
+                                reason="installs packages on this machine: set BILLMGR_TEST_PACKAGES=1 (or CI)")
 
 with open(ROOT / "pyproject.toml", "rb") as _file:
     VERSION = tomllib.load(_file)["project"]["version"]

@@ -62,15 +62,28 @@ class Config(namedtuple("Config", _FIELDS)):
             raise ConfigError(f"{source or '<config>'}: HTTPS needs both 'path certificate' and 'path key'")
         return cls(source=source, data=data, **settings)
 
-    def items(self):
-        """(setting, value) pairs as an admin reads them in paramlist."""
-        for name, value in zip(self._fields, self):
-            if isinstance(value, tuple):
-                value = ", ".join(":".join(map(str, v)) if isinstance(v, tuple) else str(v)
-                                  for v in value)
-            elif isinstance(value, bool):
-                value = "on" if value else "off"
-            yield name, "" if value is None else str(value)
+    def settings(self):
+        """(name, value) of every setting in force, named as billmgr.conf writes it.
+
+        ``path NAME`` is named ``path_NAME`` (paramlist makes each name an XML
+        element, which cannot hold a space); an ``Option`` is ``on`` or
+        ``off``; a repeated setting's values are joined by ``", "``; a
+        setting with no value is "".
+        """
+        for name in PATHS:
+            yield f"path_{name}", getattr(self, name) or ""
+        for name, (attr, convert, repeatable) in SETTINGS.items():
+            value = getattr(self, attr)
+            values = value if repeatable or convert is _network_list else () if value is None else (value,)
+            shown = _address if convert is _listen_address else str
+            yield name, ", ".join(shown(v) for v in values)
+        for name, attr in OPTIONS.items():
+            yield name, "on" if getattr(self, attr) else "off"
+
+
+def _address(host_port):
+    host, port = host_port
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _network_list(text):

@@ -10,7 +10,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from . import errors, logs, render
+from . import errors, logs, protocol, render
 from .auth import Authenticator, switch_user
 from .doc import Doc, ErrorInfo
 from .errors import MgrError
@@ -74,6 +74,25 @@ def masked(params):
     return [(k, "***" if k in SECRET_PARAMS else v) for k, v in params.pairs]
 
 
+def non_text(params):
+    """The error for a parameter whose name or value is not Unicode text, or None.
+
+    A lone surrogate (``"\\ud800"`` in a JSON frame or body, or an undecodable
+    byte smuggled through) has no UTF-8 form: stored, it would break every
+    later reply that shows it.  Checked once, before anything reads the
+    parameters; they are cleaned (U+FFFD in place of such code points) so the
+    error and the log can show them.
+    """
+    for name, value in params.pairs:
+        try:
+            name.encode()
+            value.encode()
+        except UnicodeEncodeError:
+            params.pairs = [(protocol.scrub(k), protocol.scrub(v)) for k, v in params.pairs]
+            return errors.value(protocol.scrub(name), protocol.scrub(value), "msg_error_not_text")
+    return None
+
+
 class Dispatcher:
     """Holds the current registry, store, config and clock; turns calls into replies."""
 
@@ -112,12 +131,15 @@ class Dispatcher:
         started = time.perf_counter()
         params = Params(pairs)
         registry = registry or self.registry  # one snapshot for the whole request, even across a reload
+        refusal = non_text(params)
         func = params.get("func", "")
         lang = params.get("lang") if params.get("lang") in LANGS else "en"
         out = render.resolve(params.get("out"))
         spec = registry.get(func)
         caller, cache_key = None, None
         try:
+            if refusal:
+                raise refusal
             caller = self._admit(spec, func, params, identify())
             cache_key = self._cache_key(registry, spec, params, caller, lang, out)
             if cache_key:
@@ -138,6 +160,14 @@ class Dispatcher:
         if cache_key and not doc.error:
             self.cache.put(cache_key, version, (body, content_type))
         return self._reply(body, content_type, doc, func, params, caller, started)
+
+    def refusal(self, exc, func="", lang=None, out=None):
+        """The reply to a request refused before any function ran: an error
+        document like a function's, in ``out`` and ``lang`` (control operations)."""
+        lang = lang if lang in LANGS else "en"
+        doc = Doc(func=func, lang=lang, error=self._error_info(self.registry, exc, func, lang))
+        content_type, body = render.render(doc, out)
+        return Reply(body, content_type, exc.type)
 
     @staticmethod
     def _reply(body, content_type, doc, func, params, caller, started):
@@ -181,6 +211,8 @@ class Dispatcher:
         doc = self._call(spec.handler, req, write=spec.writes(params)) or Doc(ok=True)
         for event in spec.after:
             doc = self._call(event, req, doc) or doc
+        if req.sok and not doc.error:
+            doc.ok = True          # a confirmed call answers <ok/> whatever else its handler shows
         if doc.ok:
             doc.tparams = masked(params)
         return doc

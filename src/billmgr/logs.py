@@ -36,7 +36,7 @@ class LogFile(logging.FileHandler):
 
     def _open(self):
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        return os.fdopen(fd, "a", encoding="utf-8")
+        return os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace")   # any text can be logged
 
     def reopen(self):
         self.acquire()

@@ -7,9 +7,17 @@ rendered document of a reply) travels as the payload, so a large reply is
 never escaped into JSON and parsed back.  Several frames may travel over one
 connection, one request answered by one reply.  Standard library only:
 mgrctl imports this on every call.
+
+Decoding is total: whatever bytes arrive, the reader gets a message or a
+ProtocolError.  Encoding cannot fail either: text that has no UTF-8 form (a
+lone surrogate, which JSON's ``"\\ud800"`` can carry into a str) is written
+with U+FFFD in its place, by the ``REPLACE`` error policy that every writer of
+reply bytes uses.
 """
 
+import codecs
 import json
+import math
 import struct
 
 MAGIC = b"BM"
@@ -17,6 +25,20 @@ VERSION = 1
 MAX_FRAME = 16 * 1024 * 1024
 _HEADER = struct.Struct("!2sBII")
 HEADER_SIZE = _HEADER.size
+
+
+REPLACE = "billmgr.replace"
+codecs.register_error(REPLACE, lambda exc: ("\ufffd".encode() * (exc.end - exc.start), exc.end))
+
+
+def utf8(text):
+    """``text`` as UTF-8 bytes; never raises (see ``REPLACE``)."""
+    return text.encode("utf-8", REPLACE)
+
+
+def scrub(text):
+    """``text`` with every code point UTF-8 cannot carry replaced by U+FFFD."""
+    return utf8(text).decode()
 
 
 class ProtocolError(Exception):
@@ -28,8 +50,8 @@ def encode(message):
     payload = b""
     if isinstance(body, str):
         message = {k: v for k, v in message.items() if k != "body"}
-        payload = body.encode()
-    meta = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+        payload = utf8(body)
+    meta = utf8(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
     if len(meta) + len(payload) > MAX_FRAME:
         raise ProtocolError(f"frame of {len(meta) + len(payload)} bytes exceeds {MAX_FRAME}")
     return _HEADER.pack(MAGIC, VERSION, len(meta), len(payload)) + meta + payload
@@ -48,8 +70,8 @@ def _sizes(header, max_size):
 
 def _decode(meta, payload):
     try:
-        message = json.loads(meta)
-    except (UnicodeDecodeError, ValueError) as exc:
+        message = json.loads(meta.decode())
+    except Exception as exc:   # also RecursionError from deep nesting: no input may escape as anything else
         raise ProtocolError(f"frame is not JSON: {exc}") from None
     if not isinstance(message, dict):
         raise ProtocolError("frame is not a JSON object")
@@ -59,6 +81,39 @@ def _decode(meta, payload):
         except UnicodeDecodeError:
             raise ProtocolError("frame payload is not UTF-8") from None
     return message
+
+
+def _pairs(value):
+    return isinstance(value, list) and all(
+        type(p) is list and len(p) == 2 and type(p[0]) is str and type(p[1]) is str for p in value)
+
+
+def _finite(value):
+    return type(value) is int or (type(value) is float and math.isfinite(value))
+
+
+# what each field of a request may hold when present (None counts as absent)
+REQUEST_FIELDS = {
+    "op": lambda v: type(v) is str,
+    "func": lambda v: type(v) is str,
+    "lang": lambda v: type(v) is str,
+    "out": lambda v: type(v) is str,
+    "params": _pairs,
+    "shift": _finite,
+}
+
+
+def bad_field(message):
+    """The name of the first request field whose value has the wrong type, or None.
+
+    A frame that decodes is a JSON object; whether its fields make sense is
+    for the daemon to answer with a typed error, so this only names the field.
+    """
+    for name, valid in REQUEST_FIELDS.items():
+        value = message.get(name)
+        if value is not None and not valid(value):
+            return name
+    return None
 
 
 def parse_frame(buffer, max_size=MAX_FRAME):

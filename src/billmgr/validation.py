@@ -2,7 +2,10 @@
 
 Only declared fields are checked; anything else passes through untouched, as
 plugins and older scripts send extras.  Checkbox values are normalised to
-``on``/``off``.  The first fault raises an ``empty`` or ``value`` MgrError.
+``on``/``off``; one-line text is stripped of surrounding white space, while a
+password or a textarea (notes, messages: text a person wrote, or a document a
+module stored) is kept exactly as sent.  The first fault raises an ``empty``
+or ``value`` MgrError.
 """
 
 import re
@@ -15,6 +18,7 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[^@\s]+@{_LABEL}(?:\.{_LABEL})+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,30}$")
+EXACT = ("password", "textarea")   # field types whose value is kept as sent
 _CHECKBOX = {"on": "on", "off": "off", "yes": "on", "no": "off", "": "off"}
 
 
@@ -80,10 +84,11 @@ def check_field(field, params, creating):
                 raise errors.value(field.name, value)
             params.set(field.name, normal)
         return
-    value = value.strip() if field.type != "password" else value
-    if present:
-        params.set(field.name, value)
-    if not value:
+    if field.type not in EXACT:
+        value = value.strip()
+        if present:
+            params.set(field.name, value)
+    if not value.strip():
         if field.required and (creating or present):
             raise errors.empty(field.name)
         return

@@ -53,11 +53,23 @@ def _from_env(spec):
     name = ref[1:].strip("{}") if ref.startswith("$") else ref
     if name not in os.environ:
         raise Usage(f"-e {key}: environment variable {name!r} is not set")
+    _check_text(os.environ[name], f"environment variable {name}")
     return key, os.environ[name]
+
+
+def _check_text(text, what):
+    """Refuse text the system could not decode as UTF-8 (Python keeps such bytes as lone surrogates)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        shown = repr(os.fsencode(text))[1:]
+        raise Usage(f"{what} {shown} is not valid UTF-8") from None
 
 
 def parse(argv):
     inv = Invocation()
+    for arg in argv:
+        _check_text(arg, "argument")
     args = iter(argv)
     for arg in args:
         if arg in ("-m", "-o", "-e"):
@@ -80,6 +92,8 @@ def parse(argv):
             raise Usage(f"unknown option {arg}")
         elif "=" in arg:
             key, _, value = arg.partition("=")
+            if not key:
+                raise Usage(f"parameter without a name: {arg!r}")
             inv.params.append((key, value))
         elif inv.func is None:
             inv.func = arg
@@ -97,36 +111,40 @@ def _print(text, error=False):
     stream.write(text if text.endswith("\n") or not text else text + "\n")
 
 
-def _control(conn, message, quiet=False):
-    reply = conn.request(message)
-    if reply.get("error"):
-        _print(f"ERROR {reply['error']}: {reply.get('body', '').strip()}", error=True)
-        return False
-    if not quiet:
-        _print(reply.get("body", ""))
-    return True
+def _show(reply, out, quiet=False):
+    """Print a reply; an error document goes to stdout unless the output is text.
+
+    Scripts that parse ``-o xml`` or json output read stdout whatever the
+    exit status, so the error document must be there; a text error line is
+    for people and goes to stderr.
+    """
+    error = bool(reply.get("error"))
+    if error or not quiet:
+        _print(reply.get("body", ""), error=error and out == "text")
+    return not error
 
 
 def run(inv, conn):
+    out = inv.out or next((v for k, v in inv.params if k == "out"), "text")
+    lang = next((v for k, v in inv.params if k == "lang"), "en")
+
+    def control(op, quiet=False, **fields):
+        return _show(conn.request({"op": op, "out": out, "lang": lang, **fields}), out, quiet)
+
     if inv.suspend is not None:
-        return EXIT_OK if _control(conn, {"op": "suspend" if inv.suspend else "resume"}) else EXIT_ERROR
-    if inv.reload and not _control(conn, {"op": "reload"}, quiet=bool(inv.func)):
+        return EXIT_OK if control("suspend" if inv.suspend else "resume") else EXIT_ERROR
+    if inv.reload and not control("reload", quiet=bool(inv.func)):
         return EXIT_ERROR
     if inv.info:
-        lang = next((v for k, v in inv.params if k == "lang"), "en")
-        return EXIT_OK if _control(conn, {"op": "describe", "func": inv.func, "lang": lang}) else EXIT_ERROR
+        return EXIT_OK if control("describe", func=inv.func) else EXIT_ERROR
     if not inv.func:
         return EXIT_OK
     params = [("func", inv.func)] + inv.params
-    out = inv.out or next((v for k, v in inv.params if k == "out"), "text")
     if not any(k == "out" for k, _ in inv.params):
         params.append(("out", out))
     elif inv.out:
         params = [(k, inv.out if k == "out" else v) for k, v in params]
-    reply = conn.request({"op": "call", "params": params})
-    error = reply.get("error")
-    _print(reply.get("body", ""), error=bool(error) and out == "text")
-    return EXIT_ERROR if error else EXIT_OK
+    return EXIT_OK if _show(conn.request({"op": "call", "params": params}), out) else EXIT_ERROR
 
 
 def main(argv=None):
@@ -138,7 +156,8 @@ def main(argv=None):
         inv = parse(argv)
         config = config_mod.load()
     except (Usage, config_mod.ConfigError) as exc:
-        sys.stderr.write(f"mgrctl: {exc}\n{USAGE}" if isinstance(exc, Usage) else f"mgrctl: {exc}\n")
+        hint = " (mgrctl --help shows the usage)" if isinstance(exc, Usage) else ""
+        sys.stderr.write(f"mgrctl: {exc}{hint}\n")
         return EXIT_USAGE
     try:
         with Connection(config.socket) as conn:

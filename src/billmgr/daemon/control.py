@@ -109,6 +109,6 @@ def status(config):
 
 
 def reload(config):
-    reply = ask(config, {"op": "reload"})
+    reply = ask(config, {"op": "reload", "out": "text"})
     if reply.get("error"):
-        raise ControlError(f"reload failed, previous configuration kept: {reply.get('body')}")
+        raise ControlError(reply.get("body", "").strip())

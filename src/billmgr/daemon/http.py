@@ -16,6 +16,7 @@ without parsing.
 import asyncio
 import http.cookies
 import ipaddress
+import json
 import logging
 import socket
 import threading
@@ -26,6 +27,7 @@ import uvicorn
 from python_multipart import parse_form
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from .. import protocol
 from ..auth import anonymous
 
 log = logging.getLogger("billmgr.access")
@@ -140,12 +142,42 @@ class _Reader:
         return chunk
 
 
+def _json_value(value):
+    """A JSON parameter value as the text a form would carry; numbers keep the digits sent."""
+    if value is True or value is False:
+        return "on" if value else "off"
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    raise ValueError("a parameter value must be a string, number, boolean or null")
+
+
+def _json(body):
+    """Parameters of an application/json body: one object; a list value repeats its parameter."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not a number")
+
+    try:
+        data = json.loads(body.decode("utf-8"), parse_int=str, parse_float=str, parse_constant=refuse)
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object of parameters")
+        return [(name, _json_value(item)) for name, value in data.items()
+                for item in (value if isinstance(value, list) else [value])]
+    except ValueError as exc:   # also UnicodeDecodeError
+        raise BadRequest(400, f"bad JSON body: {exc}") from None
+    except RecursionError:
+        raise BadRequest(400, "bad JSON body: nested too deeply") from None
+
+
 def parameters(query, content_type, body):
-    """The call's (name, value) pairs in order: the query string, then a POSTed form."""
+    """The call's (name, value) pairs in order: the query string, then a POSTed form or JSON object."""
     pairs = _pairs(query)
     kind = content_type.split(b";")[0].strip().lower()
     if kind == b"multipart/form-data":
         pairs += _multipart(content_type, body)
+    elif kind == b"application/json":
+        pairs += _json(body)
     elif body:
         pairs += _pairs(body)
     return pairs
@@ -227,7 +259,7 @@ class Api:
                 pairs.append(("auth", sid))
             reply = await self._dispatch(pairs, address)
             who, result = reply.caller, reply.error or "ok"
-            status, payload = 200, reply.body.encode()
+            status, payload = 200, protocol.utf8(reply.body)
             response_headers = [(b"content-type", f"{reply.content_type}; charset=utf-8".encode()),
                                 (b"cache-control", b"no-store")]
             if reply.error:

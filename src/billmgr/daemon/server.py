@@ -21,14 +21,14 @@ import signal
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 
 from .. import config as config_mod
 from .. import errors, logs, protocol
 from ..auth import local_caller
 from ..clock import Clock
 from ..dispatch import Dispatcher
-from ..registry import Registry, RegistryError
+from ..registry import LANGS, Registry, RegistryError
 from ..store import Store
 from . import systemd, unixsocket
 from .http import HttpListeners
@@ -41,6 +41,8 @@ MAX_WORKERS = 64          # requests running off the loop at once (writes, plugi
 IDLE_TIMEOUT = 300.0      # seconds a connection may sit without a complete request
 STOP_GRACE = 30.0         # seconds in-flight requests get after SIGTERM
 RECV_SIZE = 256 * 1024
+MAX_SHIFT = 100 * 366 * 86400   # seconds the test clock may move in one step
+JSON_KINDS = {str: "string", int: "number", float: "number", bool: "boolean", list: "array", dict: "object"}
 
 
 def _remove(path):
@@ -105,55 +107,72 @@ class Server:
                 "suspended": self.dispatcher.suspended}
 
     def _call(self, message, uid, registry=None):
-        pairs = message.get("params")
-        if not isinstance(pairs, list) or not all(
-                isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs):
-            return {"error": "protocol", "body": "params must be a list of [name, value] strings\n"}
-        reply = self.dispatcher.handle(pairs, lambda: local_caller(uid, self.config), registry)
+        reply = self.dispatcher.handle(message.get("params") or [], lambda: local_caller(uid, self.config), registry)
         return {"error": reply.error, "body": reply.body, "content_type": reply.content_type}
 
     def _control(self, op, message, uid):
-        try:
-            local_caller(uid, self.config)
-        except errors.MgrError:
-            return {"error": "auth", "body": "only the superuser may control the panel\n"}
+        """Answer a control operation; faults are MgrErrors, rendered by ``_answer``."""
+        local_caller(uid, self.config)     # the superuser only: anyone else gets the same auth error as a call
         if op == "reload":
             problem = self.reload()
-            return {"error": "reload" if problem else None, "body": problem or "reloaded"}
+            if problem:
+                raise errors.MgrError("reload", "panel", detail=problem)
+            return {"error": None, "body": "reloaded"}
         if op in ("suspend", "resume"):
             self.dispatcher.suspended = op == "suspend"
             return {"error": None, "body": "suspended" if op == "suspend" else "resumed"}
         if op == "describe":
-            registry = self.dispatcher.registry
-            name, lang = message.get("func"), message.get("lang") or "en"
+            registry, name = self.dispatcher.registry, message.get("func")
             if name and registry.get(name) is None:
-                return {"error": "func", "body": f"no such function: {name}\n"}
-            return {"error": None, "body": registry.describe(lang if lang in ("en", "ru") else "en", name) + "\n"}
+                raise errors.MgrError("func", name, name)
+            lang = message.get("lang") if message.get("lang") in LANGS else "en"
+            return {"error": None, "body": registry.describe(lang, name) + "\n"}
         if op == "status":
             return {"error": None, "status": self.status()}
         if op == "clock" and self.config.test_clock:
-            self.dispatcher.clock.shift(float(message.get("shift", 0)))
+            if abs(message.get("shift") or 0) > MAX_SHIFT:
+                raise errors.value("shift", message.get("shift"))
+            self.dispatcher.clock.shift(message.get("shift") or 0)
             return {"error": None, "body": self.dispatcher.clock.stamp()}
-        return {"error": "protocol", "body": f"unknown operation {op!r}\n"}
+        raise errors.value("op", op)
 
     def _answer(self, message, uid, registry=None):
-        """The reply to one frame; never raises."""
+        """The reply to one frame; never raises.
+
+        A control operation's error is rendered like a function's, in the
+        frame's ``out`` and ``lang``; a field of the wrong type is a ``value``
+        error naming it.
+        """
+        op = message.get("op")
         try:
-            op = message.get("op", "call")
-            if op == "call":
+            field = protocol.bad_field(message)
+            if field:
+                raise errors.value(field, JSON_KINDS.get(type(message[field]), ""))
+            if op in (None, "call"):
                 self.requests += 1
                 return self._call(message, uid, registry)
             return self._control(op, message, uid)
+        except errors.MgrError as exc:
+            return self._refusal(exc, op, message)
         except Exception:
-            log.exception("unexpected fault answering %r", message.get("op"))
-            return {"error": "internal", "body": "internal error; see the log\n"}
+            log.exception("unexpected fault answering %r", op if isinstance(op, str) else "?")
+            return self._refusal(errors.internal(), op, message)
+
+    def _refusal(self, exc, op, message):
+        """``exc`` rendered in the format and language the frame asked for, as far as it can be read."""
+        def text(name):
+            return message.get(name) if isinstance(message.get(name), str) else None
+
+        func = op if isinstance(op, str) and op != "call" else ""
+        reply = self.dispatcher.refusal(exc, func, text("lang"), text("out"))
+        return {"error": reply.error, "body": reply.body, "content_type": reply.content_type}
 
     def _runs_inline(self, message, registry):
         op = message.get("op", "call")
+        if protocol.bad_field(message):
+            return True          # answered at once with an error
         if op == "call":
-            pairs = message.get("params")
-            return not isinstance(pairs, list) or self.dispatcher.runs_inline(
-                [p for p in pairs if isinstance(p, list) and len(p) == 2], registry)
+            return self.dispatcher.runs_inline(message.get("params") or [], registry)
         return op != "reload"
 
     # -- connections (event loop thread only) -------------------------------
@@ -264,9 +283,10 @@ class Server:
             conn.busy = False
             if conn.closed:
                 continue
-            conn.outbuf += protocol.encode(reply)
-            conn.last_active = time.monotonic()
-            self._serve(conn)
+            with self._guard(conn):
+                conn.outbuf += protocol.encode(reply)
+                conn.last_active = time.monotonic()
+                self._serve(conn)
 
     def _flush(self, conn):
         if conn.outbuf and not conn.closed:
@@ -303,11 +323,20 @@ class Server:
                     key.fileobj.recv(4096)
                 self._collect()
             else:
-                conn = key.data
-                if events & selectors.EVENT_READ and not conn.closed:
-                    self._readable(conn)
-                if events & selectors.EVENT_WRITE and not conn.closed:
-                    self._flush(conn)
+                with self._guard(key.data):
+                    if events & selectors.EVENT_READ and not key.data.closed:
+                        self._readable(key.data)
+                    if events & selectors.EVENT_WRITE and not key.data.closed:
+                        self._flush(key.data)
+
+    @contextmanager
+    def _guard(self, conn):
+        """Whatever goes wrong serving one connection ends that connection, never the loop."""
+        try:
+            yield
+        except Exception:
+            log.exception("unexpected fault serving uid %s; closing its connection", conn.uid)
+            self._close(conn)
 
     def run(self):
         listener, owned = self._listener()

@@ -8,15 +8,20 @@ that does not bring its own ``filter=on`` values, until it is cleared
 import json
 
 from ..doc import Doc
+from ..protocol import scrub
 
 ACCOUNT_FILTER = ("name", "email", "status")
 
 
 def saved(req, func):
-    """The values saved for list ``func`` by the caller, as (name, value) pairs."""
+    """The values saved for list ``func`` by the caller, as (name, value) pairs.
+
+    Cleaned of text with no UTF-8 form, which the JSON could hold when it was
+    saved before the dispatcher refused such parameters.
+    """
     row = req.db.execute("SELECT params FROM list_filter WHERE user = ? AND func = ?",
                          (req.caller.name, func)).fetchone()
-    return json.loads(row[0]) if row else []
+    return [(scrub(name), scrub(value)) for name, value in json.loads(row[0])] if row else []
 
 
 def _save(req, func, fields):

@@ -15,6 +15,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import protocol
 from ..doc import Doc
 from ..errors import MgrError
 from ..render import xml
@@ -91,7 +92,7 @@ class Script:
         stdin = b""
         if self.type == "xml":
             current.func, current.lang = req.spec.name, req.lang
-            stdin = xml.render(current).encode()
+            stdin = protocol.utf8(xml.render(current))
         try:
             status, out, err = process.run(self.path, environment(req, event), os.path.dirname(self.path),
                                            stdin, self.timeout, MAX_OUTPUT)

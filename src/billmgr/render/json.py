@@ -3,7 +3,9 @@
 json/sjson mirror the XML document: text under "$", attributes under
 "$name", repeated children as arrays (sjson: list rows always an array).
 JSONdata carries data only with plain values; bjson is the whole document
-without the doc wrapper, plain values, errors under a top-level "error".
+without the doc wrapper, with plain values: a list's rows under "elem", any
+other document's fields under "model", an error under a top-level "error",
+and a success as ``"ok": true``.
 
 List rows, the hot path, are encoded like the XML ones: all cells in one
 ``json.dumps`` call, split apart again and poured into a repeated row
@@ -136,17 +138,22 @@ def _error(doc, wrap):
     return {"type": e.type, "object": e.object, "value": e.value, "msg": e.msg}
 
 
-def _parts(doc, convert, strict):
+def _parts(doc, convert, strict, model=False):
+    """The members of a document; ``model``: a non-list document's fields in one "model" object."""
     parts = []
     if doc.error:
         parts.append(("error", _error(doc, convert)))
     if doc.ok:
-        parts.append(("ok", {} if convert is _node else ""))
+        parts.append(("ok", {} if convert is _node else True))
     if doc.rows is not None:
         elem = _elem(doc, convert is _node, strict)
         if elem is not None:
             parts.append(("elem", elem))
-    parts.extend(_group(doc.fields, convert).items())
+    if model and doc.rows is None:
+        if doc.fields:
+            parts.append(("model", _group(doc.fields, convert)))
+    else:
+        parts.extend(_group(doc.fields, convert).items())
     if doc.slists:
         if convert is _node:
             parts.append(("slist", [{"$name": name, "val": [{"$key": k, "$": label} for k, label in choices]}
@@ -169,7 +176,7 @@ def render_sjson(doc, view=None):
 
 
 def render_bjson(doc, view=None):
-    return _object([("func", doc.func), ("lang", doc.lang)] + _parts(doc, _plain, strict=True)) + "\n"
+    return _object([("func", doc.func), ("lang", doc.lang)] + _parts(doc, _plain, strict=True, model=True)) + "\n"
 
 
 def render_data(doc, view=None):
