@@ -24,7 +24,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 CALLS = [
-    ["user.edit", "name=staff", "passwd=Staff-pass1", "realname=Old Staff", "email=staff@example.com", "sok=ok"],
+    ["employee.edit", "name=staff", "passwd=Staff-pass1", "confirm=Staff-pass1", "realname=Old Staff",
+     "email=staff@example.com", "sok=ok"],
+    ["department.edit", "name=Sales", "name_ru=Продажи", "functions=account,account.edit", "sok=ok"],
+    ["employee.edit", "name=seller", "passwd=Seller-pass1", "confirm=Seller-pass1", "department=1",
+     "ip_access=192.0.2.0/24", "sok=ok"],
     ["account.edit", "email=alice@example.com", "realname=Alice Liddell", "passwd=Wonder-land1", "sok=ok"],
     ["account.edit", "email=bob@example.com", "name=Боб Иванов", "country=643", "note=pays by \"wire\"\nmonthly",
      "label=vip", "sok=ok"],
