@@ -293,3 +293,16 @@ def test_staff_manage_a_clients_logins_by_naming_the_client(office):
     ok(mgr(office, "user.delete", f"elid={helper}"))
     with sqlite3.connect(office.db) as db:
         assert db.execute("SELECT count(*) FROM user WHERE name = 'bob-helper'").fetchone()[0] == 0
+
+
+def test_keys_su_and_history_work_for_employees_as_for_clients(office):
+    key = office.call("session.newkey", "username=seller", out="JSONdata")["key"]
+    sid = office.json(func="auth", username="seller", key=key)["auth"]["$id"]
+    assert office.json(func="paramlist", auth=sid)["error"]["$type"] == "access"   # its departments still apply
+    client = created(mgr(office, "account.edit", "email=keyed@example.com", "sok=ok", f"auth={sid}"))
+    entries = office.call("account.history", f"elid={client}", out="JSONdata")["elem"]
+    assert entries[0]["user"] == "seller"
+    as_seller_by_su = office.mgrctl("-m", "billmgr", "paramlist", "su=seller")
+    assert as_seller_by_su.stderr.startswith("ERROR access(paramlist)")
+    assert office.call("whoami", "su=alice@example.com", f"authinfo=admin:{PASSWORD}", out="JSONdata")["account"] \
+        == str(office.alice)

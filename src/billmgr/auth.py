@@ -95,6 +95,10 @@ def networks(text):
     return tuple(ipaddress.ip_network(part, strict=False) for part in re.split(r"[\s,;]+", text) if part)
 
 
+_GRANTS = ("SELECT DISTINCT f.func FROM department_function f JOIN department_employee m "
+           "ON m.department = f.department WHERE m.employee = ?")
+
+
 class Login(NamedTuple):
     """A row of table ``user`` as logging in needs it."""
     id: int
@@ -106,35 +110,39 @@ class Login(NamedTuple):
     all_ip_access: int
     ip_access: str
 
+    @property
+    def limited(self):
+        """An employee whose departments decide what it may call."""
+        return self.level == "admin" and not self.default_access_allow
+
     def allows_address(self, address):
         return self.level != "admin" or bool(self.all_ip_access) or within(address, self.ip_access)
+
+    def caller(self, address, db=None):
+        """The caller this login makes; ``db`` reads a limited employee's grants."""
+        grants = frozenset(func for (func,) in db.execute(_GRANTS, (self.id,))) if self.limited else None
+        return Caller(name=self.name, level=self.level, account=self.account, user=self.id, address=address,
+                      grants=grants)
 
 
 def within(address, ip_access):
     """Whether a caller's ``address`` is in the networks of the list ``ip_access``."""
+    return _in_networks(address, networks(ip_access))
+
+
+def _in_networks(address, nets):
     ip = _ip(address)
-    return ip is not None and any(ip in network for network in networks(ip_access))
+    return ip is not None and any(ip in network for network in nets)
 
 
 _LOGIN = f"SELECT {', '.join(Login._fields)} FROM user WHERE enabled = 1 AND "
 _FIND_LOGIN = _LOGIN + "name = ? COLLATE NOCASE"
 _LOGIN_BY_ID = _LOGIN + "id = ?"
-_GRANTS = ("SELECT DISTINCT f.func FROM department_function f JOIN department_employee m "
-           "ON m.department = f.department WHERE m.employee = ?")
 
 
 def find_login(db, name):
     row = db.execute(_FIND_LOGIN, (name,)).fetchone()
     return row and Login(*row)
-
-
-def _caller(db, login, address):
-    """The caller ``login`` makes, with its departments' grants unless it has full access."""
-    grants = None
-    if login.level == "admin" and not login.default_access_allow:
-        grants = frozenset(func for (func,) in db.execute(_GRANTS, (login.id,)))
-    return Caller(name=login.name, level=login.level, account=login.account, user=login.id,
-                  address=address, grants=grants)
 
 
 def switch_user(caller, name, db):
@@ -144,7 +152,7 @@ def switch_user(caller, name, db):
     login = find_login(db, name)
     if login is None:
         raise errors.missed("user", name)
-    return _caller(db, login, caller.address)
+    return login.caller(caller.address, db)
 
 
 class Authenticator:
@@ -154,7 +162,7 @@ class Authenticator:
         self.store = store
         self.clock = clock
         self._secret = secrets.token_bytes(32)
-        self._verified = {}   # hmac(login:password) -> (user row, password hash, until)
+        self._verified = {}   # hmac(login:password) -> (password hash, until)
 
     def _token(self, name, password):
         return hmac.new(self._secret, f"{name.lower()}:{password}".encode(), hashlib.sha256).digest()
@@ -172,16 +180,11 @@ class Authenticator:
             return self._from_session(sid, default.address)
         authinfo = params.get("authinfo")
         if authinfo:
-            if config.restrict_authinfo and not self._allowed(config, default.address):
+            if config.restrict_authinfo and not _in_networks(default.address, config.restrict_authinfo_range):
                 raise errors.MgrError("auth", "authinfo", default.address, "msg_error_authinfo_address")
             name, _, password = authinfo.partition(":")
             return self.login(name, password, default.address)
         return default
-
-    @staticmethod
-    def _allowed(config, address):
-        ip = _ip(address)
-        return ip is not None and any(ip in network for network in config.restrict_authinfo_range)
 
     def _from_session(self, sid, address):
         with self.store.transaction() as db:
@@ -191,7 +194,7 @@ class Authenticator:
                 raise errors.MgrError("auth", "session", "", "msg_error_session")
             login = Login(*row)
             self._check_address(login, address)
-            caller = _caller(db, login, address)
+            caller = login.caller(address, db)
         if found[1]:
             with self.store.transaction(write=True) as db:
                 sessions.touch_session(db, self.clock, sid)
@@ -205,8 +208,10 @@ class Authenticator:
     def _admitted(self, login, address):
         """The caller for a login whose credentials passed, if it may log in from ``address``."""
         self._check_address(login, address)
+        if not login.limited:
+            return login.caller(address)
         with self.store.transaction() as db:
-            return _caller(db, login, address)
+            return login.caller(address, db)
 
     def login(self, name, password, address):
         """The caller for a login and password; failures count towards the throttle.
