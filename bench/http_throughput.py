@@ -31,7 +31,8 @@ def main():
     with Daemon(bin_dir(args.venv), settings=f"HttpListen 127.0.0.1:{port}\n") as daemon:
         with daemon.connect() as sock:
             login, password = ADMIN[1].split(":")
-            reply = call(sock, [["func", "user.edit"], ["name", login], ["passwd", password], ["sok", "ok"]])
+            reply = call(sock, [["func", "employee.edit"], ["name", login], ["passwd", password],
+                                 ["confirm", password], ["sok", "ok"]])
             assert not reply.get("error"), reply
             for n in range(1, ACCOUNTS + 1):
                 reply = call(sock, [["func", "account.edit"], ["email", f"user{n}@example.com"],

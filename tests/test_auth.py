@@ -1,4 +1,4 @@
-"""Users, logins, sessions, keys, authinfo, su and the failed-login throttle."""
+"""Logins of both kinds, sessions, keys, authinfo, su, the failed-login throttle and clients' logins."""
 
 import socket
 
@@ -13,10 +13,10 @@ CLIENT_PASSWORD = "Cl1ent-secret"
 
 @pytest.fixture
 def panel(tmp_path):
-    """A daemon with a movable clock, a staff user and two clients with logins."""
+    """A daemon with a movable clock, an employee and two clients with logins."""
     d = Daemon(tmp_path, settings="Option TestClock\n").start()
-    assert d.mgrctl("-m", "billmgr", "user.edit", "name=admin", f"passwd={ADMIN_PASSWORD}",
-                    "realname=Chief", "sok=ok").returncode == 0
+    assert d.mgrctl("-m", "billmgr", "employee.edit", "name=admin", f"passwd={ADMIN_PASSWORD}",
+                    f"confirm={ADMIN_PASSWORD}", "realname=Chief", "sok=ok").returncode == 0
     d.alice = d.new_account("alice@example.com", f"passwd={CLIENT_PASSWORD}")
     d.bob = d.new_account("bob@example.com", f"passwd={CLIENT_PASSWORD}")
     yield d
@@ -41,8 +41,8 @@ def test_first_admin_logs_in_and_gets_a_session(panel):
     assert len(sid) >= 32
     me = panel.call("whoami", f"auth={sid}", out="JSONdata")
     assert me == {"name": "admin", "level": "admin"}
-    staff = panel.call("user", f"auth={sid}", out="JSONdata")["elem"]
-    assert [(u["name"], u["level"], u["realname"]) for u in staff] == [("admin", "Staff", "Chief")]
+    staff = panel.call("employee", f"auth={sid}", out="JSONdata")["elem"]
+    assert [(e["name"], e["realname"], e["status"]) for e in staff] == [("admin", "Chief", "full access")]
 
 
 def test_wrong_password_and_unknown_session(panel):
@@ -120,12 +120,19 @@ def test_failed_logins_are_throttled_but_never_the_local_superuser(panel):
 
 def test_password_policy(panel):
     for password, complaint in (("short1", "at least 8"), ("onlyletters", "mix"), ("admin2", "at least 8")):
-        result = panel.mgrctl("-m", "billmgr", "user.edit", "name=second", f"passwd={password}", "sok=ok")
+        result = panel.mgrctl("-m", "billmgr", "employee.edit", "name=second", f"passwd={password}",
+                              f"confirm={password}", "sok=ok")
         assert result.returncode == 1 and complaint in result.stderr, result.stderr
-    same = panel.mgrctl("-m", "billmgr", "user.edit", "name=Second-99", "passwd=second-99", "sok=ok")
+    same = panel.mgrctl("-m", "billmgr", "employee.edit", "name=Second-99", "passwd=second-99",
+                        "confirm=second-99", "sok=ok")
     assert same.returncode == 1 and "differ from the login" in same.stderr
-    missing = panel.mgrctl("-m", "billmgr", "user.edit", "name=second", "sok=ok")
+    missing = panel.mgrctl("-m", "billmgr", "employee.edit", "name=second", "sok=ok")
     assert missing.returncode == 1 and missing.stderr.startswith("ERROR empty(passwd)")
+    unconfirmed = panel.mgrctl("-m", "billmgr", "employee.edit", "name=second", "passwd=Second-pass1", "sok=ok")
+    assert unconfirmed.returncode == 1 and unconfirmed.stderr.startswith("ERROR empty(confirm)")
+    mismatch = panel.mgrctl("-m", "billmgr", "employee.edit", "name=second", "passwd=Second-pass1",
+                            "confirm=Second-pass2", "sok=ok")
+    assert mismatch.returncode == 1 and "do not match" in mismatch.stderr
 
 
 def test_passwords_are_never_stored_or_logged_in_clear(panel):
@@ -144,7 +151,7 @@ def test_clients_manage_only_their_own_users(panel):
     helper = created.stdout.split("id=")[1].strip()
     mine = panel.call("user", alice, out="JSONdata")["elem"]
     assert sorted(u["name"] for u in mine) == ["alice-helper", "alice@example.com"]
-    assert {u["level"] for u in mine} == {"Client"}
+    assert {u["account_id"] for u in mine} == {str(panel.alice)}
     bob_users = panel.call("user", f"authinfo=bob@example.com:{CLIENT_PASSWORD}", out="JSONdata")["elem"]
     assert [u["name"] for u in bob_users] == ["bob@example.com"]
     bob_user = bob_users[0]["id"]
@@ -156,10 +163,17 @@ def test_clients_manage_only_their_own_users(panel):
     own = panel.call("whoami", alice, out="JSONdata")
     self_delete = panel.mgrctl("-m", "billmgr", "user.delete", f"elid={helper}", alice)
     assert self_delete.returncode == 0 and own["name"] == "alice@example.com"
-    staff = panel.call("user", out="JSONdata")["elem"]
-    assert [u["name"] for u in staff] == ["admin"]   # client logins are not staff
+    everyone = panel.call("user", out="JSONdata")["elem"]
+    assert [u["name"] for u in everyone] == ["alice@example.com", "bob@example.com"]   # employees are not here
 
 
-def test_duplicate_login(panel):
-    result = panel.mgrctl("-m", "billmgr", "user.edit", "name=ADMIN", "passwd=Other-pass1", "sok=ok")
+def test_a_login_name_is_unique_across_employees_and_clients(panel):
+    result = panel.mgrctl("-m", "billmgr", "employee.edit", "name=ADMIN", "passwd=Other-pass1",
+                          "confirm=Other-pass1", "sok=ok")
+    assert result.returncode == 1 and result.stderr.startswith("ERROR exists(name)")
+    result = panel.mgrctl("-m", "billmgr", "user.edit", f"plid={panel.alice}", "name=Admin",
+                          "passwd=Other-pass1", "sok=ok")
+    assert result.returncode == 1 and result.stderr.startswith("ERROR exists(name)")
+    result = panel.mgrctl("-m", "billmgr", "employee.edit", "name=alice@example.com", "passwd=Other-pass1",
+                          "confirm=Other-pass1", "sok=ok")
     assert result.returncode == 1 and result.stderr.startswith("ERROR exists(name)")

@@ -17,8 +17,11 @@ FORMS = sorted(n for n, s in REGISTRY.functions.items() if s.kind == "form")
 def populated(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("lists")).start()
     d.client = d.new_account("lists@example.com", "passwd=Lists-pass1", "verify_email=on")
-    d.staff = d.mgrctl("-m", "billmgr", "user.edit", "name=staff", "passwd=Staff-pass1",
+    d.staff = d.mgrctl("-m", "billmgr", "employee.edit", "name=staff", "passwd=Staff-pass1", "confirm=Staff-pass1",
                        "sok=ok").stdout.split("id=")[1].strip()
+    d.department = d.mgrctl("-m", "billmgr", "department.edit", "name=Sales", f"employee={d.staff}",
+                            "functions=account", "sok=ok").stdout.split("id=")[1].strip()
+    d.login = d.call("user", f"plid={d.client}", out="JSONdata")["elem"][0]["id"]
     d.group = d.mgrctl("-m", "billmgr", "accountgroup.edit", "name=G", "auto=on",
                        "sok=ok").stdout.split("id=")[1].strip()
     d.mgrctl("-m", "billmgr", "accountgroup.condition.edit", f"plid={d.group}", "field=email", "op=contains",
@@ -39,8 +42,12 @@ def context(d, func):
         return [f"plid={d.group}", f"elid={d.group}"] if func == "accountgroup.edit" else [f"plid={d.group}"]
     if func == "ticket.edit":
         return [f"elid={d.ticket}"]
-    if func == "user.edit":
+    if func == "employee.edit":
         return [f"elid={d.staff}"]
+    if func == "department.edit":
+        return [f"elid={d.department}"]
+    if func == "user.edit":
+        return [f"elid={d.login}"]
     if func == "project.edit":
         return ["elid=1"]
     return []

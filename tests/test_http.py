@@ -24,14 +24,15 @@ def free_port():
 
 
 class Web(Daemon):
-    """A daemon that also serves HTTP, with a staff user and two clients."""
+    """A daemon that also serves HTTP, with an employee and two clients."""
 
     def __init__(self, root, settings=""):
         self.port = free_port()
         super().__init__(root, settings=f"HttpListen 127.0.0.1:{self.port}\n{settings}")
 
     def populate(self):
-        self.mgrctl("-m", "billmgr", "user.edit", "name=admin", "passwd=Adm1n-secret", "sok=ok")
+        self.mgrctl("-m", "billmgr", "employee.edit", "name=admin", "passwd=Adm1n-secret", "confirm=Adm1n-secret",
+                    "sok=ok")
         self.alice = self.new_account("alice@example.com", f"passwd={CLIENT_PASSWORD}")
         self.bob = self.new_account("bob@example.com", f"passwd={CLIENT_PASSWORD}")
         return self

@@ -77,3 +77,28 @@ def test_migration_keeps_every_row_and_passes_check(tmp_path, snapshot):
         assert old_emails and old_emails <= emails
     finally:
         assert d.stop() == 0
+
+
+@pytest.mark.parametrize("snapshot", [s for s in snapshots() if int(s.stem[1:]) >= 2], ids=lambda path: path.stem)
+def test_staff_of_an_earlier_version_are_employees_with_full_access(tmp_path, snapshot):
+    """Schema 2 kept staff as user rows of level admin; upgraded, they log in as employees
+    with every right, and ``user`` lists only the clients' logins."""
+    d = Daemon(tmp_path)
+    with sqlite3.connect(d.db) as db:
+        db.executescript(snapshot.read_text())
+    d.start()
+    try:
+        as_staff = "authinfo=staff:Staff-pass1"    # made by tests/schemas/snapshot.py
+        assert d.call("whoami", as_staff, out="JSONdata") == {"name": "staff", "level": "admin"}
+        staff = d.call("employee", as_staff, out="JSONdata")["elem"]
+        assert ("1", "staff", "Old Staff", "full access") in [(e["id"], e["name"], e["realname"], e["status"])
+                                                             for e in staff]
+        assert d.call("paramlist", as_staff, out="JSONdata")["elem"]
+        logins = d.call("user", as_staff, out="JSONdata")["elem"]
+        assert "staff" not in {u["name"] for u in logins}
+        assert {u["name"]: u["account_id"] for u in logins}["alice-helper"] == "1"
+        assert d.call("account.edit", "elid=2", as_staff, out="JSONdata")["employee"] == "1"
+        sid = d.call("auth", "username=staff", "password=Staff-pass1", out="sjson")["auth"]["$id"]
+        assert d.call("whoami", f"auth={sid}", out="JSONdata")["name"] == "staff"
+    finally:
+        assert d.stop() == 0

@@ -4,7 +4,14 @@ A transport names a default caller: over the Unix socket, from the peer's
 credentials (root, the daemon's own user and ``LocalAdmin`` users are the
 superuser; others are refused); over HTTP, an anonymous visitor.  A request
 may instead carry ``auth=SESSION`` or ``authinfo=LOGIN:PASSWORD`` and then
-acts as that user, and staff may add ``su=LOGIN`` to act as someone else.
+acts as that login, and staff with full access may add ``su=LOGIN`` to act as
+someone else.
+
+Logins of both kinds live in table ``user``: employees (level ``admin``, no
+account) and clients' logins (level ``user``).  An employee without
+``default_access_allow`` may call only the functions its departments grant,
+and one without ``all_ip_access`` may log in only from its ``ip_access``
+networks.
 """
 
 import hashlib
@@ -12,10 +19,12 @@ import hmac
 import ipaddress
 import os
 import pwd
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from . import errors, sessions
 from .passwords import verify_password
@@ -32,9 +41,17 @@ class Caller:
     account: int | None = None
     user: int | None = None
     address: str = "local"
+    grants: frozenset | None = None   # an employee's functions, when its departments limit it
 
     def may_call(self, spec):
-        return self.superuser or self.level in spec.levels or "public" in spec.levels
+        if self.superuser or "public" in spec.levels:
+            return True
+        return self.level in spec.levels and (self.grants is None or spec.name in self.grants)
+
+    @property
+    def full_access(self):
+        """The superuser, or an employee whose departments do not limit it."""
+        return self.superuser or (self.level == "admin" and self.grants is None)
 
     @property
     def is_client(self):
@@ -72,28 +89,70 @@ def _ip(address):
         return None
 
 
-_USER_COLUMNS = "id, name, level, account, passwd"
+@lru_cache(maxsize=1024)
+def networks(text):
+    """The networks of an address list (``10.0.0.0/8, 192.0.2.7``, any separators); ValueError if one is not."""
+    return tuple(ipaddress.ip_network(part, strict=False) for part in re.split(r"[\s,;]+", text) if part)
 
 
-def _caller(row, address):
-    return Caller(name=row[1], level=row[2], account=row[3], user=row[0], address=address)
+_GRANTS = ("SELECT DISTINCT f.func FROM department_function f JOIN department_employee m "
+           "ON m.department = f.department WHERE m.employee = ?")
 
 
-_FIND_USER = f"SELECT {_USER_COLUMNS} FROM user WHERE name = ? COLLATE NOCASE AND enabled = 1"
+class Login(NamedTuple):
+    """A row of table ``user`` as logging in needs it."""
+    id: int
+    name: str
+    level: str
+    account: int | None
+    passwd: str
+    default_access_allow: int
+    all_ip_access: int
+    ip_access: str
+
+    @property
+    def limited(self):
+        """An employee whose departments decide what it may call."""
+        return self.level == "admin" and not self.default_access_allow
+
+    def allows_address(self, address):
+        return self.level != "admin" or bool(self.all_ip_access) or within(address, self.ip_access)
+
+    def caller(self, address, db=None):
+        """The caller this login makes; ``db`` reads a limited employee's grants."""
+        grants = frozenset(func for (func,) in db.execute(_GRANTS, (self.id,))) if self.limited else None
+        return Caller(name=self.name, level=self.level, account=self.account, user=self.id, address=address,
+                      grants=grants)
 
 
-def find_user(db, name):
-    return db.execute(_FIND_USER, (name,)).fetchone()
+def within(address, ip_access):
+    """Whether a caller's ``address`` is in the networks of the list ``ip_access``."""
+    return _in_networks(address, networks(ip_access))
+
+
+def _in_networks(address, nets):
+    ip = _ip(address)
+    return ip is not None and any(ip in network for network in nets)
+
+
+_LOGIN = f"SELECT {', '.join(Login._fields)} FROM user WHERE enabled = 1 AND "
+_FIND_LOGIN = _LOGIN + "name = ? COLLATE NOCASE"
+_LOGIN_BY_ID = _LOGIN + "id = ?"
+
+
+def find_login(db, name):
+    row = db.execute(_FIND_LOGIN, (name,)).fetchone()
+    return row and Login(*row)
 
 
 def switch_user(caller, name, db):
-    """The caller that ``su=name`` makes of ``caller``: only staff may switch."""
-    if not (caller.superuser or caller.level == "admin"):
+    """The caller that ``su=name`` makes of ``caller``: only staff with full access may switch."""
+    if not caller.full_access:
         raise errors.access("su")
-    row = find_user(db, name)
-    if row is None:
+    login = find_login(db, name)
+    if login is None:
         raise errors.missed("user", name)
-    return _caller(row, caller.address)
+    return login.caller(caller.address, db)
 
 
 class Authenticator:
@@ -103,7 +162,7 @@ class Authenticator:
         self.store = store
         self.clock = clock
         self._secret = secrets.token_bytes(32)
-        self._verified = {}   # hmac(login:password) -> (user row, password hash, until)
+        self._verified = {}   # hmac(login:password) -> (password hash, until)
 
     def _token(self, name, password):
         return hmac.new(self._secret, f"{name.lower()}:{password}".encode(), hashlib.sha256).digest()
@@ -121,52 +180,65 @@ class Authenticator:
             return self._from_session(sid, default.address)
         authinfo = params.get("authinfo")
         if authinfo:
-            if config.restrict_authinfo and not self._allowed(config, default.address):
+            if config.restrict_authinfo and not _in_networks(default.address, config.restrict_authinfo_range):
                 raise errors.MgrError("auth", "authinfo", default.address, "msg_error_authinfo_address")
             name, _, password = authinfo.partition(":")
             return self.login(name, password, default.address)
         return default
 
-    @staticmethod
-    def _allowed(config, address):
-        ip = _ip(address)
-        return ip is not None and any(ip in network for network in config.restrict_authinfo_range)
-
     def _from_session(self, sid, address):
         with self.store.transaction() as db:
             found = sessions.find_session(db, self.clock, sid)
-            row = found and db.execute(f"SELECT {_USER_COLUMNS} FROM user WHERE id = ? AND enabled = 1",
-                                       (found[0],)).fetchone()
-        if not row:
-            raise errors.MgrError("auth", "session", "", "msg_error_session")
+            row = found and db.execute(_LOGIN_BY_ID, (found[0],)).fetchone()
+            if not row:
+                raise errors.MgrError("auth", "session", "", "msg_error_session")
+            login = Login(*row)
+            self._check_address(login, address)
+            caller = login.caller(address, db)
         if found[1]:
             with self.store.transaction(write=True) as db:
                 sessions.touch_session(db, self.clock, sid)
-        return _caller(row, address)
+        return caller
+
+    @staticmethod
+    def _check_address(login, address):
+        if not login.allows_address(address):
+            raise errors.MgrError("auth", "ip_access", address, "msg_error_ip_access")
+
+    def _admitted(self, login, address):
+        """The caller for a login whose credentials passed, if it may log in from ``address``."""
+        self._check_address(login, address)
+        if not login.limited:
+            return login.caller(address)
+        with self.store.transaction() as db:
+            return login.caller(address, db)
 
     def login(self, name, password, address):
         """The caller for a login and password; failures count towards the throttle.
 
         A login verified in the last minute is recognised by a keyed digest of
         the credentials, so API clients sending authinfo on every call do not
-        pay for scrypt each time; a changed password voids it at once.
+        pay for scrypt each time; a changed password voids it at once.  An
+        unknown, disabled or password-less login costs the same hash work as a
+        wrong password (see verify_password).
         """
         token = self._token(name, password)
-        row = self.store.read_one(_FIND_USER, (name,))
+        row = self.store.read_one(_FIND_LOGIN, (name,))
+        login = row and Login(*row)
         cached = self._verified.get(token)
-        if row and cached and cached[0] == row[4] and cached[1] > time.monotonic():
-            return _caller(row, address)
+        if login and cached and cached[0] == login.passwd and cached[1] > time.monotonic():
+            return self._admitted(login, address)
         with self.store.transaction() as db:
             refused = sessions.throttled(db, self.clock, name, address)
         if refused:
             raise errors.MgrError("auth", "login", name, "msg_error_throttled")
-        if row and row[4] and verify_password(password, row[4]):
+        if verify_password(password, login.passwd if login else None):
             if len(self._verified) > 10_000:
                 self._verified.clear()
-            self._verified[token] = (row[4], time.monotonic() + AUTHINFO_CACHE_SECONDS)
+            self._verified[token] = (login.passwd, time.monotonic() + AUTHINFO_CACHE_SECONDS)
             with self.store.transaction(write=True) as db:
-                sessions.clear_failures(db, name)
-            return _caller(row, address)
+                sessions.clear_failures(db, name, address)
+            return self._admitted(login, address)
         self._fail(name, address)
 
     def _fail(self, name, address):
@@ -182,11 +254,10 @@ class Authenticator:
             raise errors.MgrError("auth", "login", name, "msg_error_throttled")
         with self.store.transaction(write=True) as db:
             user = sessions.use_key(db, self.clock, key, "login")
-            row = user and db.execute(f"SELECT {_USER_COLUMNS} FROM user WHERE id = ? AND enabled = 1",
-                                      (user,)).fetchone()
+            row = user and db.execute(_LOGIN_BY_ID, (user,)).fetchone()
         if not row or row[1].lower() != name.lower():
             self._fail(name, address)
-        return _caller(row, address)
+        return self._admitted(Login(*row), address)
 
     def open_session(self, caller):
         with self.store.transaction(write=True) as db:

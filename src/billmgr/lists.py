@@ -19,11 +19,19 @@ class Filter:
     value: object = staticmethod(str)  # turns the parameter into the bound value
 
 
+def _like(text):
+    """``text`` as a LIKE pattern that matches it literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def contains(expr):
     """A case-insensitive substring filter on ``expr``."""
-    def pattern(text):
-        return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return Filter(f"{expr} LIKE ? ESCAPE '\\'", pattern)
+    return Filter(f"{expr} LIKE ? ESCAPE '\\'", lambda text: f"%{_like(text)}%")
+
+
+def matches(expr):
+    """A case-insensitive whole-value filter on ``expr`` in which ``*`` stands for any text."""
+    return Filter(f"{expr} LIKE ? ESCAPE '\\'", lambda text: _like(text).replace("*", "%"))
 
 
 def equals(expr):

@@ -18,7 +18,25 @@ def hash_password(password):
     return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
 
 
+# Stands in for a missing hash: the same parameters as every stored one, a
+# random digest that no password produces.
+DUMMY_HASH = f"scrypt${_N}${_R}${_P}${_b64(secrets.token_bytes(16))}${_b64(secrets.token_bytes(64))}"
+
+
 def verify_password(password, stored):
+    """Whether ``password`` matches the ``stored`` hash.
+
+    With nothing stored (an unknown, disabled or password-less login) the same
+    scrypt work runs against a dummy hash and the answer is no: a refusal
+    takes as long whether or not the login exists, so timing tells no logins.
+    """
+    if not stored:
+        _verify(password, DUMMY_HASH)
+        return False
+    return _verify(password, stored)
+
+
+def _verify(password, stored):
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":

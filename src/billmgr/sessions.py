@@ -15,9 +15,11 @@ TOUCH_EVERY = timedelta(minutes=1)
 KEY_LIFETIME = timedelta(hours=1)
 
 # Failed-login throttle: this many failures within the window refuse further
-# attempts for that login (or from that address) until the window has passed.
+# attempts for that login from that address, or for any login from that
+# address, until the window has passed.  Failures from one address never lock
+# a login out elsewhere, so a stranger cannot lock out the staff.
 THROTTLE_WINDOW = timedelta(minutes=15)
-USER_FAILURES = 5
+LOGIN_FAILURES = 5
 ADDRESS_FAILURES = 20
 
 
@@ -77,22 +79,28 @@ def use_key(db, clock, key, purpose):
     return row[0] if row[1] >= clock.stamp() else None
 
 
+def _subjects(name, address):
+    """What failures count against: the login at this address, and the address."""
+    return f"login:{address} {name.lower()}", f"address:{address}"
+
+
 def throttled(db, clock, name, address):
-    """Whether attempts for login ``name`` or from ``address`` are refused now."""
+    """Whether attempts for login ``name`` from ``address`` are refused now."""
     since = _stamp(clock.now() - THROTTLE_WINDOW)
 
     def failures(subject):
         return db.execute("SELECT count(*) FROM login_failure WHERE subject = ? AND at >= ?",
                           (subject, since)).fetchone()[0]
 
-    return failures(f"user:{name.lower()}") >= USER_FAILURES or failures(f"address:{address}") >= ADDRESS_FAILURES
+    login, anyone = _subjects(name, address)
+    return failures(login) >= LOGIN_FAILURES or failures(anyone) >= ADDRESS_FAILURES
 
 
 def record_failure(db, clock, name, address):
     now = clock.stamp()
     db.executemany("INSERT INTO login_failure (subject, at) VALUES (?, ?)",
-                   [(f"user:{name.lower()}", now), (f"address:{address}", now)])
+                   [(subject, now) for subject in _subjects(name, address)])
 
 
-def clear_failures(db, name):
-    db.execute("DELETE FROM login_failure WHERE subject = ?", (f"user:{name.lower()}",))
+def clear_failures(db, name, address):
+    db.execute("DELETE FROM login_failure WHERE subject = ?", (_subjects(name, address)[0],))

@@ -24,14 +24,21 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 CALLS = [
-    ["account.edit", "email=alice@example.com", "realname=Alice Liddell", "passwd=wonderland", "sok=ok"],
+    ["employee.edit", "name=staff", "passwd=Staff-pass1", "confirm=Staff-pass1", "realname=Old Staff",
+     "email=staff@example.com", "sok=ok"],
+    ["department.edit", "name=Sales", "name_ru=Продажи", "functions=account,account.edit", "sok=ok"],
+    ["employee.edit", "name=seller", "passwd=Seller-pass1", "confirm=Seller-pass1", "department=1",
+     "ip_access=192.0.2.0/24", "sok=ok"],
+    ["account.edit", "email=alice@example.com", "realname=Alice Liddell", "passwd=Wonder-land1", "sok=ok"],
     ["account.edit", "email=bob@example.com", "name=Боб Иванов", "country=643", "note=pays by \"wire\"\nmonthly",
      "label=vip", "sok=ok"],
     ["account.edit", "email=carol@example.com", "verify_email=on", "nocalcstat=on", "notify=on", "recovery=on",
      "registration_ip=192.0.2.7", "sok=ok"],
     ["account.edit", "email=gone@example.com", "sok=ok"],
     ["account.delete", "elid=4", "sok=ok"],
-    ["account.edit", "elid=2", "note=switched to card", "sok=ok"],
+    ["account.edit", "elid=2", "note=switched to card", "employee=1", "sok=ok"],
+    ["user.edit", "plid=1", "name=alice-helper", "passwd=Helper-pass1", "realname=Alice's helper", "sok=ok"],
+    ["auth", "username=staff", "password=Staff-pass1"],
 ]
 
 

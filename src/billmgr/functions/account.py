@@ -84,18 +84,20 @@ def _check_references(req, values):
     country = values.get("country")
     if country is not None and directory.country(country) is None:
         raise errors.value("country", country)
-    employee = values.get("employee")
+    employee = values.get("employee")   # the employee who looks after the client
     if employee is not None and not req.db.execute(
             "SELECT 1 FROM user WHERE id = ? AND level = 'admin'", (employee,)).fetchone():
         raise errors.missed("employee", employee)
 
 
-def checked_password(req, login):
+def checked_password(req, login, confirm_required=False):
     """The password of the call, if any, once it matches its confirmation and the policy."""
     password = req.params.get("passwd", "")
     if not password:
         return None
     confirm = req.params.get("confirm")
+    if confirm is None and confirm_required:
+        raise errors.empty("confirm")
     if confirm is not None and confirm != password:
         raise errors.value("confirm", "", "msg_error_confirm")
     problem = check_policy(password, login)

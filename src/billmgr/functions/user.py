@@ -1,57 +1,47 @@
-"""Users: staff (user, user.edit, user.delete for admins) and a client's own logins.
+"""Client logins: user, user.edit, user.delete.
 
-Staff see staff users, or a client's users with ``plid=ACCOUNT``; a client
-sees and manages only the users of its own account.
+``user`` lists the logins of clients with the client they belong to
+(``account_id``): every client's for staff, filterable by email, name and
+client; a client's own account's for a client.  Staff name one client with
+``plid`` to create a login for it.  Employees are not logins of a client
+(see employee.py) and never appear here.
 """
-
-import sqlite3
 
 from .. import errors
 from ..doc import Cell, Doc
-from ..lists import contains, sql_list
-from ..passwords import check_policy, hash_password
+from ..lists import equals, matches, sql_list
+from . import logins
 from .owner import client_scope
 
 _COLUMNS = {"id": "u.id", "name": "u.name", "realname": "u.realname", "email": "u.email",
-            "level": "u.level", "status": "u.enabled", "created": "u.created"}
+            "account_id": "u.account", "account": "a.name", "status": "u.enabled", "created": "u.created"}
+_FILTERS = {"name": matches("u.name"), "email": matches("u.email"), "account_id": equals("u.account")}
 _FIELDS = ("name", "realname", "email", "enabled")
 
 
 def _scope_sql(account):
-    return ("u.account IS NULL", ()) if account is None else ("u.account = ?", (account,))
+    """The clients' logins, all of them or one account's."""
+    if account is None:
+        return "u.level = 'user'", ()
+    return "u.level = 'user' AND u.account = ?", (account,)
 
 
 def user(req):
     where, args = _scope_sql(client_scope(req))
     labels = req.cached("labels", lambda: {
         "status": {"1": Cell(req.msg("status_on"), (("orig", "1"),)),
-                   "0": Cell(req.msg("status_off"), (("orig", "0"),))},
-        "level": {"admin": req.msg("level_admin"), "user": req.msg("level_user")}})
-    return sql_list(req, "user u", _COLUMNS, "u.id", filters={"name": contains("u.name")},
+                   "0": Cell(req.msg("status_off"), (("orig", "0"),))}})
+    return sql_list(req, "user u JOIN account a ON a.id = u.account", _COLUMNS, "u.id", filters=_FILTERS,
                     where=[where], args=args, labels=labels)
 
 
 def _load(req, account):
     where, args = _scope_sql(account)
-    row = req.db.execute(f"SELECT u.id, {', '.join('u.' + f for f in _FIELDS)} FROM user u "
+    row = req.db.execute(f"SELECT u.id, u.account, {', '.join('u.' + f for f in _FIELDS)} FROM user u "
                          f"WHERE u.id = ? AND {where}", (req.elid, *args)).fetchone()
     if row is None:
         raise errors.missed("user", req.elid)
-    return dict(zip(("id",) + _FIELDS, row))
-
-
-def _password(req, login, creating):
-    password = req.params.get("passwd", "")
-    if not password:
-        if creating:
-            raise errors.empty("passwd")
-        return None
-    if req.params.get("confirm") is not None and req.params.get("confirm") != password:
-        raise errors.value("confirm", "", "msg_error_confirm")
-    problem = check_policy(password, login)
-    if problem:
-        raise errors.value("passwd", "", problem)
-    return hash_password(password)
+    return dict(zip(("id", "account") + _FIELDS, row))
 
 
 def user_edit(req):
@@ -60,43 +50,33 @@ def user_edit(req):
         if not req.elid:
             return Doc.form([(name, "") for name in _FIELDS])
         current = _load(req, account)
-        return Doc.form([("elid", req.elid)] + [(f, "on" if f == "enabled" and current[f] else
-                                                   "off" if f == "enabled" else current[f] or "")
-                                                  for f in _FIELDS])
+        return Doc.form([("elid", req.elid), ("plid", str(current["account"]))] +
+                        [(f, ("on" if current[f] else "off") if f == "enabled" else current[f] or "")
+                         for f in _FIELDS])
     creating = not req.elid
+    if creating and account is None:
+        raise errors.empty("plid")
     values = {f: req.params.get(f) for f in ("name", "realname", "email") if f in req.params}
     if "enabled" in req.params:
         values["enabled"] = 1 if req.params.get("enabled") == "on" else 0
-    if not creating:
-        current = _load(req, account)
-        if values.get("enabled") == 0 and current["id"] == req.caller.user:
-            raise errors.value("enabled", "off", "msg_error_self")
-    login = values.get("name") or (None if creating else current["name"])
-    passwd = _password(req, login, creating)
+    current = None if creating else _load(req, account)
+    if current and values.get("enabled") == 0:
+        logins.check_not_self(req, current["id"], "enabled")
+    passwd = logins.password_hash(req, values.get("name") or (current and current["name"]), creating)
     if passwd:
         values["passwd"] = passwd
-    try:
-        if creating:
-            values.update(account=account, level="admin" if account is None else "user",
-                          created=req.clock.stamp())
-            cursor = req.db.execute(f"INSERT INTO user ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                                    tuple(values.values()))
-            return Doc.success(id=cursor.lastrowid)
-        if values:
-            req.db.execute(f"UPDATE user SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                           (*values.values(), current["id"]))
-    except sqlite3.IntegrityError:
-        raise errors.exists("name", values.get("name", "")) from None
+    if creating:
+        values.update(account=account, level="user", created=req.clock.stamp())
+        return Doc.success(id=logins.save(req, values))
+    logins.save(req, values, current["id"])
     return Doc.success()
 
 
 def user_delete(req):
-    account = client_scope(req)
-    where, args = _scope_sql(account)
+    where, args = _scope_sql(client_scope(req))
     for elid in req.params.ids():
         if not elid.isdigit():
             raise errors.value("elid", elid)
-        if int(elid) == req.caller.user:
-            raise errors.value("elid", elid, "msg_error_self")
+        logins.check_not_self(req, elid)
         req.db.execute(f"DELETE FROM user WHERE id IN (SELECT u.id FROM user u WHERE u.id = ? AND {where})",
                        (elid, *args))

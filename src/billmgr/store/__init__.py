@@ -18,6 +18,11 @@ BUSY_TIMEOUT_MS = 10_000
 WRITER_WAIT = BUSY_TIMEOUT_MS / 1000   # seconds a write waits for its turn before it fails
 
 
+def joined(expr, separator=", "):
+    """SQL aggregating the values of ``expr`` into one text (SQLite's spelling of string_agg)."""
+    return f"group_concat({expr}, '{separator}')"
+
+
 def connect(path, readonly=False):
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                            timeout=BUSY_TIMEOUT_MS / 1000)

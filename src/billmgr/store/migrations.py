@@ -134,7 +134,39 @@ def m002_clients(db):
                          for code, name, cc in regions])
 
 
-MIGRATIONS = [m001_accounts, m002_clients]
+def m003_employees(db):
+    """Staff become employees in departments.
+
+    Employees stay rows of ``user`` with level ``admin`` and no account (client
+    logins have level ``user`` and their account), so sessions, keys, su and the
+    login throttle keep one code path.  An employee gains a position, a phone,
+    ``default_access_allow`` (every staff function, whatever its departments
+    grant) and the addresses it may log in from.  Staff of earlier versions
+    keep full access.
+    """
+    _run(db, """
+    ALTER TABLE user ADD COLUMN position TEXT NOT NULL DEFAULT '';
+    ALTER TABLE user ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+    ALTER TABLE user ADD COLUMN default_access_allow INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE user ADD COLUMN all_ip_access INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE user ADD COLUMN ip_access TEXT NOT NULL DEFAULT '';
+    UPDATE user SET default_access_allow = 1 WHERE level = 'admin';
+    CREATE INDEX user_level ON user (level);
+    CREATE TABLE department (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, name_ru TEXT NOT NULL DEFAULT '');
+    CREATE UNIQUE INDEX department_name ON department (name COLLATE NOCASE);
+    CREATE TABLE department_employee (
+        department INTEGER NOT NULL REFERENCES department(id) ON DELETE CASCADE,
+        employee INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+        PRIMARY KEY (department, employee));
+    CREATE INDEX department_employee_employee ON department_employee (employee);
+    CREATE TABLE department_function (
+        department INTEGER NOT NULL REFERENCES department(id) ON DELETE CASCADE,
+        func TEXT NOT NULL, PRIMARY KEY (department, func))
+    """)
+
+
+MIGRATIONS = [m001_accounts, m002_clients, m003_employees]
 
 
 def apply(conn, done=lambda version: None):
