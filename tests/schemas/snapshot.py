@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 CALLS = [
-    ["account.edit", "email=alice@example.com", "realname=Alice Liddell", "passwd=wonderland", "sok=ok"],
+    ["account.edit", "email=alice@example.com", "realname=Alice Liddell", "passwd=wonder-land1", "sok=ok"],
     ["account.edit", "email=bob@example.com", "name=Боб Иванов", "country=643", "note=pays by \"wire\"\nmonthly",
      "label=vip", "sok=ok"],
     ["account.edit", "email=carol@example.com", "verify_email=on", "nocalcstat=on", "notify=on", "recovery=on",
@@ -32,6 +32,10 @@ CALLS = [
     ["account.edit", "email=gone@example.com", "sok=ok"],
     ["account.delete", "elid=4", "sok=ok"],
     ["account.edit", "elid=2", "note=switched to card", "sok=ok"],
+    ["project.edit", "name=Second provider", "sok=ok"],
+    ["account.edit", "email=dave@example.com", "project=2", "sok=ok"],
+    ["accountgroup.edit", "name=VIP", "sok=ok"],
+    ["ticket.write.account", "elid=1", "subject=Hello", "message=First ticket", "sok=ok"],
 ]
 
 
