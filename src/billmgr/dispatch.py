@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from . import errors, logs, render
 from .auth import Authenticator, switch_user
+from .context import Context
 from .doc import Doc, ErrorInfo
 from .errors import MgrError
 from .listcache import ListCache
@@ -62,6 +63,11 @@ class Request:
     def sok(self):
         return bool(self.params.get("sok"))
 
+    @property
+    def context(self):
+        """This request as a Context for the shared helpers (history, ledger, mail)."""
+        return Context.of(self)
+
     def msg(self, key, default=None):
         return self.registry.message(self.lang, self.spec.name, key, default)
 
@@ -70,8 +76,9 @@ class Request:
         return self.registry.memo((self.spec.name, self.lang, key), make)
 
 
-def masked(params):
-    return [(k, "***" if k in SECRET_PARAMS else v) for k, v in params.pairs]
+def masked(params, private=frozenset()):
+    """The parameters as logs and echoes show them: secrets, and a function's ``private`` fields, as ***."""
+    return [(k, "***" if k in SECRET_PARAMS or k in private else v) for k, v in params.pairs]
 
 
 class Dispatcher:
@@ -116,6 +123,7 @@ class Dispatcher:
         lang = params.get("lang") if params.get("lang") in LANGS else "en"
         out = render.resolve(params.get("out"))
         spec = registry.get(func)
+        private = registry.private_fields(func)
         caller, cache_key = None, None
         try:
             caller = self._admit(spec, func, params, identify())
@@ -123,12 +131,12 @@ class Dispatcher:
             if cache_key:
                 kept, version = self.cache.get(cache_key)
                 if kept:
-                    return self._reply(kept[0], kept[1], None, func, params, caller, started)
+                    return self._reply(kept[0], kept[1], None, func, masked(params, private), caller, started)
             doc = self._execute(registry, spec, params, caller, lang)
         except MgrError as exc:
             doc = Doc(error=self._error_info(registry, exc, func, lang))
         except Exception:
-            log.exception("internal error in %s %s", func, masked(params))
+            log.exception("internal error in %s %s", func, masked(params, private))
             doc = Doc(error=self._error_info(registry, errors.internal(), func, lang))
         doc.func, doc.lang = func, lang
         view = None
@@ -137,12 +145,12 @@ class Dispatcher:
         content_type, body = render.render(doc, out, view)
         if cache_key and not doc.error:
             self.cache.put(cache_key, version, (body, content_type))
-        return self._reply(body, content_type, doc, func, params, caller, started)
+        return self._reply(body, content_type, doc, func, masked(params, private), caller, started)
 
     @staticmethod
-    def _reply(body, content_type, doc, func, params, caller, started):
+    def _reply(body, content_type, doc, func, shown_params, caller, started):
         error = doc.error.type if doc is not None and doc.error else None
-        logs.request(caller.name if caller else "-", func, masked(params), error or "ok",
+        logs.request(caller.name if caller else "-", func, shown_params, error or "ok",
                      time.perf_counter() - started)
         return Reply(body, content_type, error, caller.name if caller and caller.name else "-",
                      doc.session if doc is not None else None)
@@ -182,7 +190,7 @@ class Dispatcher:
         for event in spec.after:
             doc = self._call(event, req, doc) or doc
         if doc.ok:
-            doc.tparams = masked(params)
+            doc.tparams = masked(params, registry.private_fields(spec.name))
         return doc
 
     def _call(self, handler, req, *args, write=False):
