@@ -123,8 +123,8 @@ def _amounts(req, stored, values):
     result = {}
     for name in _AMOUNTS:
         given = name in values
-        source = values[name] if given else (
-            None if stored[name] is None else text.show(Money(stored[name], old)))
+        source = values[name] if given else (   # a kept amount means the same number in the new currency
+            None if stored[name] is None else format(Money(stored[name], old).amount.normalize(), "f"))
         if not source:
             result[name] = None
             continue
