@@ -237,8 +237,10 @@ def test_merge_loses_nothing(panel):
     panel.mgrctl("-m", "billmgr", "account.group.resume", f"plid={source}", f"elid={group}")
     with sqlite3.connect(panel.db) as db:
         db.execute("INSERT INTO account_order (account, createdate, info) VALUES (?, '2026-01-01', 'VPS')", (source,))
-        db.executemany("INSERT INTO subaccount (account, currency, balance) VALUES (?, ?, ?)",
-                       [(source, 643, 15000), (source, 840, 700), (target, 643, 250)])
+        db.executemany("INSERT INTO subaccount (account, project, currency, balance, active) VALUES (?, 1, ?, ?, ?)",
+                       [(source, 643, 15000, 1), (source, 840, 700, 0), (target, 643, 250, 1)])
+        db.execute("INSERT INTO journal (subaccount, amount, kind, at, actor) "
+                   "SELECT id, balance, 'correction', '2026-01-01 00:00:00', 'test' FROM subaccount")
     before = {t: db_count(panel, f"SELECT count(*) FROM {t}") for t in
               ("user", "ticket", "ticket_message", "account_order", "validation")}
     source_history = db_count(panel, "SELECT count(*) FROM history WHERE account = ?", source)

@@ -28,6 +28,8 @@ def populated(tmp_path_factory):
              "value=lists", "sok=ok")
     d.ticket = d.mgrctl("-m", "billmgr", "ticket.write.account", f"elid={d.client}", "subject=S", "message=M",
                         "sok=ok").stdout.split("id=")[1].strip()
+    d.mgrctl("-m", "billmgr", "subaccount.edit", f"plid={d.client}", "sok=ok")
+    d.mgrctl("-m", "billmgr", "paymethod.edit", "name=Wire", "sok=ok")
     yield d
     d.stop()
 
@@ -48,8 +50,10 @@ def context(d, func):
         return [f"elid={d.department}"]
     if func == "user.edit":
         return [f"elid={d.login}"]
-    if func == "project.edit":
-        return ["elid=1"]
+    if func in ("project.edit", "paymethod.edit", "subaccount.edit"):
+        return ["elid=1", f"plid={d.client}"]
+    if func == "currency.edit":
+        return ["elid=643"]
     return []
 
 
@@ -62,5 +66,5 @@ def test_answers_in_xml_and_json(populated, func):
     assert "error" not in as_json["doc"]
     if func in LISTS:
         assert int(doc.findtext("p_elems")) == len(doc.findall("elem"))
-        assert int(as_json["doc"]["p_elems"]["$"]) >= (1 if func not in ("account.orders", "account.currency")
+        assert int(as_json["doc"]["p_elems"]["$"]) >= (1 if func not in ("account.orders", "ledger.check")
                                                          else 0)

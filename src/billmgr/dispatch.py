@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from . import errors, logs, protocol, render
 from .auth import Authenticator, switch_user
+from .context import Context
 from .doc import Doc, ErrorInfo
 from .errors import MgrError
 from .listcache import ListCache
@@ -62,6 +63,11 @@ class Request:
     def sok(self):
         return bool(self.params.get("sok"))
 
+    @property
+    def context(self):
+        """This request as a Context for the shared helpers (history, ledger, mail)."""
+        return Context.of(self)
+
     def msg(self, key, default=None):
         return self.registry.message(self.lang, self.spec.name, key, default)
 
@@ -70,8 +76,9 @@ class Request:
         return self.registry.memo((self.spec.name, self.lang, key), make)
 
 
-def masked(params):
-    return [(k, "***" if k in SECRET_PARAMS else v) for k, v in params.pairs]
+def masked(params, private=frozenset()):
+    """The parameters as logs and echoes show them: secrets, and a function's ``private`` fields, as ***."""
+    return [(k, "***" if k in SECRET_PARAMS or k in private else v) for k, v in params.pairs]
 
 
 def non_text(params):
@@ -136,6 +143,7 @@ class Dispatcher:
         lang = params.get("lang") if params.get("lang") in LANGS else "en"
         out = render.resolve(params.get("out"))
         spec = registry.get(func)
+        private = registry.private_fields(func)
         caller, cache_key = None, None
         try:
             if refusal:
@@ -145,12 +153,12 @@ class Dispatcher:
             if cache_key:
                 kept, version = self.cache.get(cache_key)
                 if kept:
-                    return self._reply(kept[0], kept[1], None, func, params, caller, started)
+                    return self._reply(kept[0], kept[1], None, func, masked(params, private), caller, started)
             doc = self._execute(registry, spec, params, caller, lang)
         except MgrError as exc:
             doc = Doc(error=self._error_info(registry, exc, func, lang))
         except Exception:
-            log.exception("internal error in %s %s", func, masked(params))
+            log.exception("internal error in %s %s", func, masked(params, private))
             doc = Doc(error=self._error_info(registry, errors.internal(), func, lang))
         doc.func, doc.lang = func, lang
         view = None
@@ -159,7 +167,7 @@ class Dispatcher:
         content_type, body = render.render(doc, out, view)
         if cache_key and not doc.error:
             self.cache.put(cache_key, version, (body, content_type))
-        return self._reply(body, content_type, doc, func, params, caller, started)
+        return self._reply(body, content_type, doc, func, masked(params, private), caller, started)
 
     def refusal(self, exc, func="", lang=None, out=None):
         """The reply to a request refused before any function ran: an error
@@ -170,9 +178,9 @@ class Dispatcher:
         return Reply(body, content_type, exc.type)
 
     @staticmethod
-    def _reply(body, content_type, doc, func, params, caller, started):
+    def _reply(body, content_type, doc, func, shown_params, caller, started):
         error = doc.error.type if doc is not None and doc.error else None
-        logs.request(caller.name if caller else "-", func, masked(params), error or "ok",
+        logs.request(caller.name if caller else "-", func, shown_params, error or "ok",
                      time.perf_counter() - started)
         return Reply(body, content_type, error, caller.name if caller and caller.name else "-",
                      doc.session if doc is not None else None)
@@ -214,7 +222,7 @@ class Dispatcher:
         if req.sok and not doc.error:
             doc.ok = True          # a confirmed call answers <ok/> whatever else its handler shows
         if doc.ok:
-            doc.tparams = masked(params)
+            doc.tparams = masked(params, registry.private_fields(spec.name))
         return doc
 
     def _call(self, handler, req, *args, write=False):

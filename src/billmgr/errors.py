@@ -6,7 +6,7 @@ offending value.  Its human text is looked up at render time from the
 """
 
 TYPES = ("auth", "access", "missed", "empty", "value", "exists", "func", "plugin",
-         "internal")
+         "internal", "balance", "suspended")
 
 
 class MgrError(Exception):

@@ -7,11 +7,11 @@ in every language and never hold a secret.
 SECRET_FIELDS = frozenset({"passwd", "confirm"})
 
 
-def record(req, account, description):
-    req.db.execute("INSERT INTO history (account, changedate, user, ip, action, description) "
+def record(ctx, account, description):
+    """One line of ``account``'s history, written by ``ctx`` (a Context) in its transaction."""
+    ctx.db.execute("INSERT INTO history (account, changedate, user, ip, action, description) "
                    "VALUES (?, ?, ?, ?, ?, ?)",
-                   (account, req.clock.stamp(), req.caller.name or "-", req.caller.address,
-                    req.spec.name, description))
+                   (account, ctx.clock.stamp(), ctx.actor, ctx.address, ctx.action, description))
 
 
 def describe_changes(before, after):

@@ -39,6 +39,10 @@ CALLS = [
     ["account.edit", "elid=2", "note=switched to card", "employee=1", "sok=ok"],
     ["user.edit", "plid=1", "name=alice-helper", "passwd=Helper-pass1", "realname=Alice's helper", "sok=ok"],
     ["auth", "username=staff", "password=Staff-pass1"],
+    ["project.edit", "name=Second provider", "sok=ok"],
+    ["account.edit", "email=dave@example.com", "project=2", "sok=ok"],
+    ["accountgroup.edit", "name=VIP", "sok=ok"],
+    ["ticket.write.account", "elid=1", "subject=Hello", "message=First ticket", "sok=ok"],
 ]
 
 

@@ -8,6 +8,7 @@ from .. import directory, errors, history, mail, sessions
 from ..doc import Cell, Doc
 from ..lists import contains, equals, sql_list
 from ..passwords import check_policy, hash_password
+from ..sqlmoney import shown
 from . import filters, groups
 from .owner import existing_account
 
@@ -18,12 +19,15 @@ _COLUMNS = {
     "name": "a.name",
     "email": "a.email",
     "project": "p.name",
-    "balance": "'0.00'",
+    # the client's active subaccount at its provider; none yet: zero in the provider's currency
+    "balance": shown("coalesce(s.balance, 0)", "c.minor_units"),
     "account_status": "a.status",
     "registration_date": "a.registration_date",
     # properties as a bit set, shown through labels
     "status": "a.verify_email | ((a.valid_phone != '') << 1) | (a.nocalcstat << 2)",
 }
+_SOURCE = ("account a JOIN project p ON p.id = a.project LEFT JOIN subaccount s ON s.account = a.id "
+           "AND s.project = a.project AND s.active = 1 JOIN currency c ON c.id = coalesce(s.currency, p.currency)")
 _FILTERS = {"name": contains("a.name"), "email": contains("a.email"), "status": equals("a.status")}
 
 # form field -> how it is stored: "text", "int" or "flag"
@@ -50,7 +54,7 @@ def account(req):
         stored = filters.saved(req, "account")
         if stored:
             req.params.pairs.extend([("filter", "on"), *stored])
-    return sql_list(req, "account a JOIN project p ON p.id = a.project", _COLUMNS, "a.id",
+    return sql_list(req, _SOURCE, _COLUMNS, "a.id",
                     filters=_FILTERS, labels=req.cached("labels", lambda: _labels(req)))
 
 
@@ -142,7 +146,7 @@ def create_account(req, values, password):
     except sqlite3.IntegrityError:
         raise errors.exists("email", values["email"]) from None
     req.db.execute("INSERT INTO account_project (account, project) VALUES (?, ?)", (account_id, values["project"]))
-    history.record(req, account_id, "created: " + history.describe_changes({}, values))
+    history.record(req.context, account_id, "created: " + history.describe_changes({}, values))
     _record_validations(req, account_id, values)
     groups.place(req, account_id)
     return account_id, user_id
@@ -167,7 +171,7 @@ def update_account(req, account_id, values, password):
                        (account_id, values["project"]))
     changes = history.describe_changes(before, values)
     if changes:
-        history.record(req, account_id, changes)
+        history.record(req.context, account_id, changes)
     _record_validations(req, account_id, {k: v for k, v in values.items() if before.get(k) != v})
     groups.place(req, account_id)
 
@@ -215,7 +219,7 @@ def account_su(req):
     user_id, login = req.db.execute("SELECT id, name FROM user WHERE account = ? ORDER BY id LIMIT 1",
                                     (account_id,)).fetchone()
     key = sessions.new_key(req.db, req.clock, user_id, "login")
-    history.record(req, account_id, f"logged in as {login}")
+    history.record(req.context, account_id, f"logged in as {login}")
     url = f"{req.config.public_url}?{urlencode({'func': 'auth', 'username': login, 'key': key})}"
     return Doc.success(username=login, key=key, url=url)
 
@@ -246,6 +250,6 @@ def account_orders(req):
 
 def account_currency(req):
     columns = {"id": "c.id", "iso": "c.iso", "name": "c.name",
-               "balance": "printf('%.2f', s.balance / 100.0)"}
+               "balance": shown("s.balance", "c.minor_units")}
     return sql_list(req, "subaccount s JOIN currency c ON c.id = s.currency", columns, "c.iso",
                     where=["s.account = ?"], args=(_of_account(req),))

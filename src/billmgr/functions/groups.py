@@ -52,7 +52,7 @@ def _set_member(req, account_id, group_id, name, member):
     else:
         req.db.execute("DELETE FROM account_accountgroup WHERE account = ? AND accountgroup = ?",
                        (account_id, group_id))
-    history.record(req, account_id, f"group {name}: {'added' if member else 'removed'}")
+    history.record(req.context, account_id, f"group {name}: {'added' if member else 'removed'}")
 
 
 def _group(req, elid):

@@ -2,13 +2,14 @@
 
 Everything the source owns moves to the target -- logins, tickets, orders,
 history, verifications, offers, providers, group memberships and balances
-(added per currency) -- then the source is deleted and the target's
-history says so.  Done in the request's one transaction: all or nothing.
+(through the ledger, per provider and currency: see subaccount.merge) --
+then the source is deleted and the target's history says so.  Done in the
+request's one transaction: all or nothing.
 """
 
 from .. import errors, history
 from ..doc import Doc
-from . import groups
+from . import groups, subaccount
 from .owner import existing_account
 
 # tables whose rows simply change owner
@@ -30,25 +31,13 @@ def account_join(req):
         req.db.execute(f"INSERT OR IGNORE INTO {table} (account, {columns}) SELECT ?, {columns} "
                        f"FROM {table} WHERE account = ?", (target, source))
         req.db.execute(f"DELETE FROM {table} WHERE account = ?", (source,))
-    _merge_balances(req, source, target)
+    subaccount.merge(req.context, source, target)
     req.db.execute("DELETE FROM list_filter WHERE user = ?", (source_email,))
     req.db.execute("DELETE FROM account WHERE id = ?", (source,))
-    history.record(req, target, f"client #{source} ({source_email}) merged into this client")
+    history.record(req.context, target, f"client #{source} ({source_email}) merged into this client")
     groups.place(req, target)
     return Doc.success(id=target)
 
 
 def _other_columns(req, table):
     return [row[1] for row in req.db.execute(f"PRAGMA table_info({table})") if row[1] != "account"]
-
-
-def _merge_balances(req, source, target):
-    req.db.execute("INSERT INTO subaccount (account, currency, balance) "
-                   "SELECT ?, currency, 0 FROM subaccount WHERE account = ? "
-                   "AND currency NOT IN (SELECT currency FROM subaccount WHERE account = ?)",
-                   (target, source, target))
-    req.db.execute("UPDATE subaccount SET balance = balance + (SELECT s.balance FROM subaccount s "
-                   "WHERE s.account = ? AND s.currency = subaccount.currency) "
-                   "WHERE account = ? AND currency IN (SELECT currency FROM subaccount WHERE account = ?)",
-                   (source, target, source))
-    req.db.execute("DELETE FROM subaccount WHERE account = ?", (source,))

@@ -6,6 +6,7 @@ import sqlite3
 from .. import errors, history
 from ..doc import Cell, Doc
 from ..lists import contains, sql_list
+from .currency import enabled_choices, known
 from .owner import existing_account
 
 ACTIVE, SUSPENDED = 2, 3
@@ -17,21 +18,26 @@ def _status_labels(req):
 
 
 def project(req):
-    columns = {"id": "p.id", "name": "p.name", "status": "p.status",
+    columns = {"id": "p.id", "name": "p.name", "status": "p.status", "currency_str": "c.iso",
                "accounts": "(SELECT count(*) FROM account a WHERE a.project = p.id)"}
-    return sql_list(req, "project p", columns, "p.id", filters={"name": contains("p.name")},
+    return sql_list(req, "project p JOIN currency c ON c.id = p.currency", columns, "p.id",
+                    filters={"name": contains("p.name")},
                     labels=req.cached("labels", lambda: {"status": _status_labels(req)}))
 
 
 def project_edit(req):
     if not req.sok:
+        choices = [("currency", enabled_choices(req.db, req.lang))]
         if not req.elid:
-            return Doc.form([("name", ""), ("status", str(ACTIVE))])
-        row = req.db.execute("SELECT name, status FROM project WHERE id = ?", (req.elid,)).fetchone()
+            return Doc.form([("name", ""), ("status", str(ACTIVE)), ("currency", "643")], choices)
+        row = req.db.execute("SELECT name, status, currency FROM project WHERE id = ?", (req.elid,)).fetchone()
         if row is None:
             raise errors.missed("project", req.elid)
-        return Doc.form([("elid", req.elid), ("name", row[0]), ("status", str(row[1]))])
-    values = {k: req.params.get(k) for k in ("name", "status") if k in req.params}
+        return Doc.form([("elid", req.elid), ("name", row[0]), ("status", str(row[1])), ("currency", str(row[2]))],
+                        choices)
+    values = {k: req.params.get(k) for k in ("name", "status", "currency") if k in req.params}
+    if "currency" in values:
+        values["currency"] = known(req.db, values["currency"])
     try:
         if req.elid:
             changed = req.db.execute(f"UPDATE project SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
@@ -71,7 +77,8 @@ def _set_status(req, status):
             raise errors.missed("project", elid)
         req.db.execute("UPDATE account_project SET status = ? WHERE account = ? AND project = ?",
                        (status, account_id, elid))
-        history.record(req, account_id, f"provider {row[0]}: {'enabled' if status == ACTIVE else 'disabled'}")
+        history.record(req.context, account_id,
+                       f"provider {row[0]}: {'enabled' if status == ACTIVE else 'disabled'}")
 
 
 def account_project_resume(req):

@@ -15,5 +15,5 @@ def account_sms(req):
     if not phone:
         raise errors.empty("phone")
     enqueue(req.db, req.clock, "sms", {"phone": phone, "message": req.params.get("message")})
-    history.record(req, account_id, f"SMS to {phone}")
+    history.record(req.context, account_id, f"SMS to {phone}")
     return Doc.success()

@@ -38,7 +38,7 @@ def ticket_write_account(req):
     _write(req, ticket_id, req.params.get("message"), ANSWERED)
     email = req.db.execute("SELECT email FROM account WHERE id = ?", (account_id,)).fetchone()[0]
     mail.queue(req, email, "ticket", subject=subject, message=req.params.get("message"), ticket=ticket_id)
-    history.record(req, account_id, f"ticket #{ticket_id} opened: {subject}")
+    history.record(req.context, account_id, f"ticket #{ticket_id} opened: {subject}")
     return Doc.success(id=ticket_id)
 
 

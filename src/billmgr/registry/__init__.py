@@ -11,10 +11,11 @@ COMMON = "common"  # the messages group shared by every function
 class Registry:
     """An immutable snapshot; a reload builds a new one and swaps it in whole."""
 
-    def __init__(self, functions, messages, files):
+    def __init__(self, functions, messages, files, parts=None):
         self.functions = functions
         self.messages = messages
         self.files = files
+        self.parts = parts or {}   # forms shown by another function (see loader.load)
         self._memo = {}
 
     def memo(self, key, make):
@@ -35,6 +36,12 @@ class Registry:
 
     def get(self, name):
         return self.functions.get(name)
+
+    def private_fields(self, name):
+        """Names of the secret fields of ``name``'s parts: never logged, echoed or shown back."""
+        return self.memo(("private", name), lambda: frozenset(
+            f.name for part, spec in self.parts.items() if part.startswith(name + ".")
+            for f in spec.fields if f.private))
 
     def message(self, lang, group, key, default=None):
         """Text of ``key`` for function ``group``: its own, then common, then English."""

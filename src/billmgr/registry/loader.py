@@ -71,7 +71,7 @@ def _field(path, node):
     return Field(name=name, type=ftype, required=_yes(control, "required"), check=check,
                  readonly=_yes(control, "readonly"),
                  maxlength=int(maxlength) if maxlength else None,
-                 choices=tuple(v.get("key") for v in control.iter("val")))
+                 choices=tuple(v.get("key") for v in control.iter("val")), private=_yes(control, "private"))
 
 
 def _function(path, node, is_plugin):
@@ -172,10 +172,20 @@ def _messages(root):
     return result
 
 
-def load(plugin_dir=None, addon_dir=None):
-    """(functions, messages, files) from the core and plugin metadata.
+def _owner(name, functions):
+    """The declared function whose name ``name`` extends (``paymethod.edit`` of ``paymethod.edit.qiwi``)."""
+    parts = name.split(".")
+    return next((owner for owner in (".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1))
+                 if owner in functions), None)
 
-    cgi and xml handlers are executables in ``addon_dir``.
+
+def load(plugin_dir=None, addon_dir=None):
+    """(functions, messages, files, parts) from the core and plugin metadata.
+
+    cgi and xml handlers are executables in ``addon_dir``.  A form with no
+    handler whose name extends a function's (a payment module's
+    ``paymethod.edit.<name>``) is a part of that function, shown by it and
+    never called by itself.
     """
     functions, messages, files = {}, {}, []
     pending_handlers = []
@@ -204,7 +214,11 @@ def load(plugin_dir=None, addon_dir=None):
         if name not in functions:
             _fail(path, node, f"handler {handler.name!r} names undeclared function {name!r}")
         _attach(path, node, stage, functions[name], handler)
+    parts = {name: spec for name, spec in functions.items()
+             if spec.handler is None and spec.kind == "form" and _owner(name, functions)}
+    for name in parts:
+        del functions[name]
     missing = sorted(name for name, spec in functions.items() if spec.handler is None)
     if missing:
         raise RegistryError(f"functions without a handler: {', '.join(missing)}")
-    return functions, messages, files
+    return functions, messages, files, parts

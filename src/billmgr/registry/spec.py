@@ -19,6 +19,7 @@ class Field:
     readonly: bool = False
     maxlength: int | None = None
     choices: tuple = ()       # static select values
+    private: bool = False     # a secret (private="yes"): never shown back, logged or echoed
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ every cached balance equals the sum of its journal) is one more function in
 CHECKS, next to the code that keeps it.
 """
 
+from .. import ledger
 from . import migrations
 
 
@@ -28,8 +29,15 @@ def schema_version(db):
                "run billmgrd migrate")
 
 
+def balances(db):
+    """Every cached balance equals the sum of its journal (on the current schema only)."""
+    if db.execute("PRAGMA user_version").fetchone()[0] == len(migrations.MIGRATIONS):
+        yield from ledger.consistency(db)
+
+
 CHECKS = [
     ("integrity", integrity),
     ("foreign keys", foreign_keys),
     ("schema version", schema_version),
+    ("balances", balances),
 ]

@@ -166,7 +166,68 @@ def m003_employees(db):
     """)
 
 
-MIGRATIONS = [m001_accounts, m002_clients, m003_employees]
+def m004_money(db):
+    """Every ISO 4217 currency, a provider's default currency, subaccounts per (client, provider,
+    currency) with a credit limit, the append-only journal behind every balance, payment methods.
+
+    Balances that exist already get an ``opening`` journal row, so each still equals its journal.
+    """
+    from ..billing.currency import currencies
+
+    _run(db, """
+    ALTER TABLE currency ADD COLUMN name_ru TEXT NOT NULL DEFAULT '';
+    ALTER TABLE currency ADD COLUMN minor_units INTEGER NOT NULL DEFAULT 2;
+    ALTER TABLE currency ADD COLUMN symbol TEXT NOT NULL DEFAULT '';
+    ALTER TABLE currency ADD COLUMN active INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE project ADD COLUMN currency INTEGER NOT NULL DEFAULT 643;
+    CREATE TABLE subaccount_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        project INTEGER NOT NULL REFERENCES project(id),
+        currency INTEGER NOT NULL REFERENCES currency(id),
+        balance INTEGER NOT NULL DEFAULT 0, creditlimit INTEGER NOT NULL DEFAULT 0,
+        allowpostpaid INTEGER NOT NULL DEFAULT 0, active INTEGER NOT NULL DEFAULT 1,
+        referer INTEGER REFERENCES account(id) ON DELETE SET NULL, incident_limit INTEGER,
+        UNIQUE (account, project, currency));
+    INSERT INTO subaccount_new (id, account, project, currency, balance, active)
+        SELECT s.id, s.account, a.project, s.currency, s.balance,
+               s.id = (SELECT min(o.id) FROM subaccount o WHERE o.account = s.account)
+        FROM subaccount s JOIN account a ON a.id = s.account;
+    DROP TABLE subaccount;
+    ALTER TABLE subaccount_new RENAME TO subaccount;
+    CREATE UNIQUE INDEX subaccount_active ON subaccount (account, project) WHERE active = 1;
+    CREATE TABLE journal (
+        id INTEGER PRIMARY KEY, subaccount INTEGER NOT NULL, amount INTEGER NOT NULL,
+        kind TEXT NOT NULL, ref_kind TEXT NOT NULL DEFAULT '', ref_id INTEGER,
+        at TEXT NOT NULL, actor TEXT NOT NULL, note TEXT NOT NULL DEFAULT '');
+    CREATE INDEX journal_subaccount ON journal (subaccount, id);
+    INSERT INTO journal (subaccount, amount, kind, at, actor)
+        SELECT id, balance, 'opening', strftime('%Y-%m-%d %H:%M:%S', 'now'), 'migration'
+        FROM subaccount WHERE balance != 0;
+    CREATE TABLE paymethod (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, name_ru TEXT NOT NULL DEFAULT '',
+        currency INTEGER NOT NULL REFERENCES currency(id),
+        project INTEGER REFERENCES project(id),
+        commission TEXT NOT NULL DEFAULT '0', minamount INTEGER, maxamount INTEGER,
+        allowrefund INTEGER NOT NULL DEFAULT 0, active INTEGER NOT NULL DEFAULT 1,
+        module TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '');
+    CREATE TABLE paymethod_param (
+        paymethod INTEGER NOT NULL REFERENCES paymethod(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, value TEXT NOT NULL, private INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (paymethod, name))
+    """)
+    for event in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER journal_no_{event.lower()} BEFORE {event} ON journal "
+                   "BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END")
+    known = {row[0] for row in db.execute("SELECT id FROM currency")}
+    db.conn.executemany("INSERT INTO currency (id, iso, name) VALUES (?, ?, ?)",
+                        [(c.numeric, c.iso, c.name_en) for c in currencies() if c.numeric not in known])
+    db.conn.executemany("UPDATE currency SET name_ru = ?, minor_units = ? WHERE id = ?",
+                        [(c.name_ru, c.minor_units, c.numeric) for c in currencies()])
+    db.execute("UPDATE currency SET active = 1 WHERE id IN (643, 840, 978)")
+
+
+MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money]
 
 
 def apply(conn, done=lambda version: None):

@@ -1,0 +1,25 @@
+"""Context: what shared helpers need to act for someone, without a request.
+
+History, mail, the ledger and the outbox need a database transaction, the
+clock, who acts (name and address), what they are doing and in which
+language.  A handler gets one from its request (``Request.context``); the
+nightly run or a module callback builds its own, so every caller shares
+the same helpers unchanged.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Context:
+    db: object           # a connection inside the caller's transaction
+    clock: object
+    actor: str           # who acts: a login, a system user, a job's name
+    address: str = "local"
+    lang: str = "en"
+    action: str = ""     # what is being done: the function or job step
+
+    @classmethod
+    def of(cls, req):
+        """The context of a request: its transaction, clock, caller and function."""
+        return cls(req.db, req.clock, req.caller.name or "-", req.caller.address, req.lang, req.spec.name)
