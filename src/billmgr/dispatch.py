@@ -17,7 +17,7 @@ from .errors import MgrError
 from .listcache import ListCache
 from .params import Params
 from .registry import LANGS
-from .validation import validate
+from .validation import int_param, validate
 
 log = logging.getLogger("billmgr.request")
 
@@ -57,6 +57,11 @@ class Request:
     @property
     def elid(self):
         return self.params.get("elid", "")
+
+    def int_param(self, name):
+        """Parameter ``name`` as an id or number: None when absent or empty; a ``value`` error
+        unless it is a whole number that fits a 64-bit column."""
+        return int_param(self.params, name)
 
     @property
     def sok(self):

@@ -55,10 +55,12 @@ def _set_member(req, account_id, group_id, name, member):
     history.record(req, account_id, f"group {name}: {'added' if member else 'removed'}")
 
 
-def _group(req, elid):
-    row = req.db.execute("SELECT id, name, note, auto FROM accountgroup WHERE id = ?", (elid,)).fetchone()
+def _group(req, name="elid"):
+    """(id, name, note, auto) of the group whose id is in parameter ``name``, or a ``missed`` error."""
+    row = req.db.execute("SELECT id, name, note, auto FROM accountgroup WHERE id = ?",
+                         (req.int_param(name),)).fetchone()
     if row is None:
-        raise errors.missed("accountgroup", elid)
+        raise errors.missed("accountgroup", req.params.get(name, ""))
     return row
 
 
@@ -78,17 +80,17 @@ def accountgroup_edit(req):
     if not req.sok:
         if not req.elid:
             return Doc.form([("name", ""), ("note", ""), ("auto", "off")])
-        _, name, note, auto = _group(req, req.elid)
+        _, name, note, auto = _group(req)
         return Doc.form([("elid", req.elid), ("name", name), ("note", note), ("auto", "on" if auto else "off")])
     values = {k: req.params.get(k) for k in ("name", "note") if k in req.params}
     if "auto" in req.params:
         values["auto"] = 1 if req.params.get("auto") == "on" else 0
     try:
         if req.elid:
-            _group(req, req.elid)
+            group_id = _group(req)[0]
             if values:
                 req.db.execute(f"UPDATE accountgroup SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                               (*values.values(), req.elid))
+                               (*values.values(), group_id))
             _place_everyone(req)
             return Doc.success()
         cursor = req.db.execute(f"INSERT INTO accountgroup ({', '.join(values)}) "
@@ -115,9 +117,7 @@ _CONDITION_COLUMNS = {"id": "c.id", "field": "c.field", "op": "c.op", "value": "
 
 
 def _parent_group(req):
-    plid = req.params.get("plid", "")
-    _group(req, plid)
-    return int(plid)
+    return _group(req, "plid")[0]
 
 
 def accountgroup_condition(req):
@@ -134,14 +134,15 @@ def accountgroup_condition_edit(req):
                             [("field", [(f, req.msg(f"field_{f}")) for f in CONDITION_FIELDS]),
                              ("op", [(o, req.msg(f"op_{o}")) for o in CONDITION_OPS])])
         row = req.db.execute("SELECT field, op, value FROM accountgroup_condition WHERE id = ? AND accountgroup = ?",
-                             (req.elid, group_id)).fetchone()
+                             (req.int_param("elid"), group_id)).fetchone()
         if row is None:
             raise errors.missed("condition", req.elid)
         return Doc.form([("elid", req.elid), ("field", row[0]), ("op", row[1]), ("value", row[2])])
     values = (req.params.get("field"), req.params.get("op", "eq"), req.params.get("value", ""))
     if req.elid:
         changed = req.db.execute("UPDATE accountgroup_condition SET field = ?, op = ?, value = ? "
-                                 "WHERE id = ? AND accountgroup = ?", (*values, req.elid, group_id)).rowcount
+                                 "WHERE id = ? AND accountgroup = ?",
+                                 (*values, req.int_param("elid"), group_id)).rowcount
         if not changed:
             raise errors.missed("condition", req.elid)
         new_id = None
@@ -162,7 +163,7 @@ def accountgroup_condition_delete(req):
 # -- a client's groups ----------------------------------------------------------
 
 def account_group(req):
-    account_id = existing_account(req, req.params.get("plid", ""))
+    account_id = existing_account(req, "plid")
     labels = req.cached("labels", lambda: {"status": {
         "1": Cell(req.msg("member_yes"), (("orig", "1"),)), "0": Cell(req.msg("member_no"), (("orig", "0"),))}})
     columns = {"id": "g.id", "name": "g.name",   # account_id is an int checked above
@@ -172,10 +173,12 @@ def account_group(req):
 
 
 def _membership(req, member):
-    account_id = existing_account(req, req.params.get("plid", ""))
+    account_id = existing_account(req, "plid")
     for elid in req.params.ids():
-        _, name, _, _ = _group(req, elid)
-        _set_member(req, account_id, int(elid), name, member)
+        row = req.db.execute("SELECT name FROM accountgroup WHERE id = ?", (elid,)).fetchone()
+        if row is None:
+            raise errors.missed("accountgroup", elid)
+        _set_member(req, account_id, elid, row[0], member)
 
 
 def account_group_resume(req):
@@ -188,14 +191,13 @@ def account_group_suspend(req):
 
 def account_group_edit(req):
     """Put the client (plid) into the group ``accountgroup``; without sok, show its groups to choose from."""
-    account_id = existing_account(req, req.params.get("plid", ""))
+    account_id = existing_account(req, "plid")
     if not req.sok:
         choices = req.db.execute("SELECT id, name FROM accountgroup ORDER BY name").fetchall()
         return Doc.form([("plid", str(account_id)), ("accountgroup", req.elid)],
                         [("accountgroup", [(str(i), n) for i, n in choices])])
-    group_id = req.params.get("accountgroup") or req.elid
-    _, name, _, _ = _group(req, group_id)
-    _set_member(req, account_id, int(group_id), name, True)
+    group_id, name, _, _ = _group(req, "accountgroup" if req.params.get("accountgroup") else "elid")
+    _set_member(req, account_id, group_id, name, True)
 
 
 def account_group_delete(req):

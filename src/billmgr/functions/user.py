@@ -34,7 +34,7 @@ def user(req):
 def _load(req, account):
     where, args = _scope_sql(account)
     row = req.db.execute(f"SELECT u.id, {', '.join('u.' + f for f in _FIELDS)} FROM user u "
-                         f"WHERE u.id = ? AND {where}", (req.elid, *args)).fetchone()
+                         f"WHERE u.id = ? AND {where}", (req.int_param("elid"), *args)).fetchone()
     if row is None:
         raise errors.missed("user", req.elid)
     return dict(zip(("id",) + _FIELDS, row))
@@ -94,9 +94,7 @@ def user_delete(req):
     account = client_scope(req)
     where, args = _scope_sql(account)
     for elid in req.params.ids():
-        if not elid.isdigit():
-            raise errors.value("elid", elid)
-        if int(elid) == req.caller.user:
+        if elid == req.caller.user:
             raise errors.value("elid", elid, "msg_error_self")
         req.db.execute(f"DELETE FROM user WHERE id IN (SELECT u.id FROM user u WHERE u.id = ? AND {where})",
                        (elid, *args))
