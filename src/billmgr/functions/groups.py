@@ -26,23 +26,63 @@ CONDITION_OPS = {
 }
 
 
-def _matches(db, account_id, conditions):
+def _predicate(conditions):
+    """(SQL over the account row "a", its arguments): true where a client meets every condition.
+
+    A group without conditions holds nobody.
+    """
     clauses = [CONDITION_OPS[op].format(CONDITION_FIELDS[field]) for field, op, _ in conditions]
-    args = [value for _, _, value in conditions]
-    sql = f"SELECT 1 FROM account a WHERE a.id = ? AND {' AND '.join(clauses) or '1'}"
-    return db.execute(sql, (account_id, *args)).fetchone() is not None
+    return " AND ".join(clauses) or "1 = 0", [value for _, _, value in conditions]
+
+
+def _sync(req, group_id, name, conditions, account_id=None):
+    """Make the members of automatic group ``group_id`` exactly the clients meeting ``conditions``
+    (of client ``account_id`` alone, when given), with a history row for each who joins or leaves.
+
+    Set-wise, in a few statements whatever the number of clients, so that the
+    writer is held for as short a time as the database allows.
+    """
+    match, args = _predicate(conditions)
+    one = account_id is not None
+    joining = (f"SELECT a.id FROM account a WHERE {match} {'AND a.id = ?' if one else ''} AND NOT EXISTS "
+               "(SELECT 1 FROM account_accountgroup m WHERE m.account = a.id AND m.accountgroup = ?)",
+               [*args, *([account_id] if one else []), group_id])
+    leaving = (f"SELECT m.account AS id FROM account_accountgroup m WHERE m.accountgroup = ? "
+               f"{'AND m.account = ?' if one else ''} AND NOT EXISTS "
+               f"(SELECT 1 FROM account a WHERE a.id = m.account AND {match})",
+               [group_id, *([account_id] if one else []), *args])
+    history.record_each(req, *joining, f"group {name}: added")
+    req.db.execute(f"INSERT INTO account_accountgroup (accountgroup, account) SELECT ?, j.id FROM ({joining[0]}) j",
+                   [group_id, *joining[1]])
+    history.record_each(req, *leaving, f"group {name}: removed")
+    req.db.execute(f"DELETE FROM account_accountgroup WHERE accountgroup = ? AND account IN ({leaving[0]})",
+                   [group_id, *leaving[1]])
+
+
+def _automatic_groups(req, group_id=None):
+    """(id, name, conditions) of every automatic group, or of ``group_id`` if it is automatic."""
+    only, args = ("AND g.id = ?", (group_id,)) if group_id is not None else ("", ())
+    rows = req.db.execute("SELECT g.id, g.name, c.field, c.op, c.value FROM accountgroup g "
+                          "LEFT JOIN accountgroup_condition c ON c.accountgroup = g.id "
+                          f"WHERE g.auto = 1 {only} ORDER BY g.id, c.id", args).fetchall()
+    groups = {}
+    for gid, name, field, op, value in rows:
+        conditions = groups.setdefault((gid, name), [])
+        if field is not None:
+            conditions.append((field, op, value))
+    return [(gid, name, conditions) for (gid, name), conditions in groups.items()]
 
 
 def place(req, account_id):
     """Bring the client's membership of every automatic group in line with its conditions."""
-    for group_id, name in req.db.execute("SELECT id, name FROM accountgroup WHERE auto = 1").fetchall():
-        conditions = req.db.execute("SELECT field, op, value FROM accountgroup_condition WHERE accountgroup = ?",
-                                    (group_id,)).fetchall()
-        member = req.db.execute("SELECT 1 FROM account_accountgroup WHERE account = ? AND accountgroup = ?",
-                                (account_id, group_id)).fetchone() is not None
-        wanted = bool(conditions) and _matches(req.db, account_id, conditions)
-        if wanted != member:
-            _set_member(req, account_id, group_id, name, wanted)
+    for group_id, name, conditions in _automatic_groups(req):
+        _sync(req, group_id, name, conditions, account_id)
+
+
+def _refill(req, group_id):
+    """Re-evaluate every client for one group, after the group or its conditions changed."""
+    for _, name, conditions in _automatic_groups(req, group_id):
+        _sync(req, group_id, name, conditions)
 
 
 def _set_member(req, account_id, group_id, name, member):
@@ -91,7 +131,7 @@ def accountgroup_edit(req):
             if values:
                 req.db.execute(f"UPDATE accountgroup SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
                                (*values.values(), group_id))
-            _place_everyone(req)
+            _refill(req, group_id)
             return Doc.success()
         cursor = req.db.execute(f"INSERT INTO accountgroup ({', '.join(values)}) "
                                 f"VALUES ({', '.join('?' * len(values))})", tuple(values.values()))
@@ -103,12 +143,6 @@ def accountgroup_edit(req):
 def accountgroup_delete(req):
     for elid in req.params.ids():
         req.db.execute("DELETE FROM accountgroup WHERE id = ?", (elid,))
-
-
-def _place_everyone(req):
-    """Re-evaluate every client after a group or its conditions changed."""
-    for (account_id,) in req.db.execute("SELECT id FROM account").fetchall():
-        place(req, account_id)
 
 
 # -- conditions -------------------------------------------------------------
@@ -149,7 +183,7 @@ def accountgroup_condition_edit(req):
     else:
         new_id = req.db.execute("INSERT INTO accountgroup_condition (accountgroup, field, op, value) "
                                 "VALUES (?, ?, ?, ?)", (group_id, *values)).lastrowid
-    _place_everyone(req)
+    _refill(req, group_id)
     return Doc.success(id=new_id) if new_id else Doc.success()
 
 
@@ -157,7 +191,7 @@ def accountgroup_condition_delete(req):
     group_id = _parent_group(req)
     for elid in req.params.ids():
         req.db.execute("DELETE FROM accountgroup_condition WHERE id = ? AND accountgroup = ?", (elid, group_id))
-    _place_everyone(req)
+    _refill(req, group_id)
 
 
 # -- a client's groups ----------------------------------------------------------
