@@ -28,7 +28,7 @@ _jobs = logging.getLogger("billmgr.job")
 _plain = re.compile(r"[^\s\"'=\\\x00-\x1f\x7f]*")
 
 # an error of these types is worth an operator's attention
-_LEVELS = {"auth": logging.WARNING, "internal": logging.ERROR}
+_LEVELS = {"auth": logging.WARNING, "busy": logging.WARNING, "internal": logging.ERROR}
 
 
 class LogFile(logging.FileHandler):

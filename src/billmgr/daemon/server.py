@@ -71,7 +71,7 @@ class Server:
         self._flags = set()
         self._done = queue.SimpleQueue()
         self.workers = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="billmgr-worker")
-        self.store = Store(config.db)
+        self.store = Store(config.db, writer_wait=config.writer_wait)
         self.dispatcher = Dispatcher(Registry.load(config.xml, config.addon), self.store, config, Clock())
         self.tasks = TaskWorker(self.store, self.dispatcher.clock, config)
 
@@ -88,7 +88,7 @@ class Server:
             return str(exc)
         finally:
             systemd.notify("READY=1")
-        for name in ("db", "socket", "http_listen"):
+        for name in ("db", "socket", "http_listen", "writer_wait"):
             if getattr(new_config, name) != getattr(self.config, name):
                 log.warning("%s changed in the configuration; it takes effect after a restart", name)
         self.config = self.dispatcher.config = self.tasks.config = new_config
