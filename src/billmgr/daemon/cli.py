@@ -7,7 +7,7 @@ import sys
 import click
 
 from .. import config as config_mod
-from .. import logs
+from .. import files, logs
 from . import control
 
 config_option = click.option("--config", "config_path", metavar="FILE",
@@ -25,6 +25,7 @@ def _config(path):
 @click.group()
 def main():
     """billmgrd: the billmgr daemon."""
+    files.restrict_umask()
 
 
 @main.command()
@@ -33,12 +34,14 @@ def run(config_path):
     """Run in the foreground (as under systemd)."""
     from ..registry import RegistryError
     from .server import Server
-    from .unixsocket import SocketInUse, ensure_private_dir
+    from .unixsocket import SocketInUse
 
     config = _config(config_path)
     try:
-        ensure_private_dir(config.data)
+        files.make_dir(config.data)
         logs.setup(config)
+        files.tighten([config.db, f"{config.db}-wal", f"{config.db}-shm", f"{config.db}.before-restore",
+                       config.log, config.pid])
         server = Server(config)
     except (RegistryError, RuntimeError, OSError, sqlite3.Error) as exc:
         logging.getLogger("billmgr.daemon").error("cannot start: %s", exc)

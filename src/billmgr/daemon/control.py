@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+from .. import files
 from ..client.connection import Connection, Unreachable
 
 
@@ -40,7 +41,7 @@ def start(config, wait=30.0):
     pid = running_pid(config)
     if pid:
         raise ControlError(f"billmgrd is already running (pid {pid})")
-    os.makedirs(config.data, exist_ok=True)
+    files.make_dir(config.data)
     command = [sys.executable, "-m", "billmgr.daemon.cli", "run"]
     if config.source:
         command += ["--config", config.source]

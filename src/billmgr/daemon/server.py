@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 
 from .. import config as config_mod
-from .. import errors, logs, protocol
+from .. import errors, files, logs, protocol
 from ..auth import local_caller
 from ..clock import Clock
 from ..dispatch import Dispatcher
@@ -327,8 +327,7 @@ class Server:
         for signum, flag in ((signal.SIGTERM, "stop"), (signal.SIGINT, "stop"), (signal.SIGHUP, "reload"),
                              (signal.SIGUSR1, "reopen")):
             signal.signal(signum, lambda _s, _f, flag=flag: self._flags.add(flag))
-        with open(self.config.pid, "w") as pidfile:
-            pidfile.write(f"{os.getpid()}\n")
+        files.write(self.config.pid, f"{os.getpid()}\n")
         self._selector = selectors.DefaultSelector()
         self.tasks.start()
         self._selector.register(listener, selectors.EVENT_READ, "accept")

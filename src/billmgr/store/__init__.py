@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 
-from .. import errors
+from .. import errors, files
 from . import migrations
 
 WRITER_WAIT = 10.0   # seconds a write waits for its turn before it fails (WriterWait)
@@ -49,6 +49,7 @@ class Store:
     def __init__(self, path, writer_wait=WRITER_WAIT):
         self.path = str(path)
         self.writer_wait = writer_wait
+        files.create(self.path)     # private from the start; SQLite would create it 0644
         self._writer = connect(self.path, wait=writer_wait)
         migrations.apply(self._writer)
         self._write_lock = threading.Lock()
