@@ -79,6 +79,8 @@ def tighten(paths):
         os.chmod(path, current & allowed)
         log.warning("%s was mode %04o, open beyond billmgr; now %04o", path, current, current & allowed)
     for directory in sorted({os.path.dirname(os.path.abspath(p)) for p in paths}):
+        if not os.path.isdir(directory):
+            continue
         mode = stat.S_IMODE(os.stat(directory).st_mode)
         if mode & 0o007:
             log.warning("%s is open to every local user (mode %04o); billmgr's files in it are not, but make it "

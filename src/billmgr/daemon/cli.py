@@ -44,12 +44,29 @@ def run(config_path):
                        config.log, config.pid])
         server = Server(config)
     except (RegistryError, RuntimeError, OSError, sqlite3.Error) as exc:
-        logging.getLogger("billmgr.daemon").error("cannot start: %s", exc)
-        raise click.ClickException(f"cannot start: {exc}") from None
+        _ended("cannot start", exc)
+    except Exception as exc:
+        _ended("cannot start", exc, config.log)
     try:
         server.run()
-    except (SocketInUse, OSError) as exc:
-        raise click.ClickException(f"cannot listen: {exc}") from None
+    except SocketInUse as exc:
+        _ended("cannot listen", exc)
+    except Exception as exc:
+        _ended("cannot run", exc, config.log)
+
+
+def _ended(what, exc, log_path=None):
+    """Say why billmgrd ends, in the log and on stderr (which ``billmgrd start`` shows).
+
+    With ``log_path``, the fault was not foreseen: the log gets its traceback.
+    """
+    log = logging.getLogger("billmgr.daemon")
+    if log_path:
+        log.exception("%s: %s", what, exc)
+        raise click.ClickException(
+            f"{what}: {exc.__class__.__name__}: {exc} (the traceback is in {log_path})") from None
+    log.error("%s: %s", what, exc)
+    raise click.ClickException(f"{what}: {exc}") from None
 
 
 @main.command()

@@ -311,8 +311,8 @@ class Server:
 
     def run(self):
         listener, owned = self._listener()
-        self.http = HttpListeners(self, self.config)
         try:
+            self.http = HttpListeners(self, self.config)   # binds its addresses: may fail
             self.http.start()
         except BaseException:
             listener.close()
