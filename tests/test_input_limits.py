@@ -6,6 +6,8 @@ parameter -- never ``internal``, never a traceback in the log."""
 import pytest
 from conftest import Daemon
 
+from billmgr.errors import MgrError
+from billmgr.params import Params
 from billmgr.registry import Registry, RegistryError
 
 SUPERSCRIPT_TWO = "\u00b2"          # str.isdigit() says yes, int() says no
@@ -164,3 +166,10 @@ def test_a_maxlength_that_is_no_positive_number_is_refused(tmp_path, value):
         "</form></metadata></mgrdata>")
     with pytest.raises(RegistryError, match="maxlength must be a whole number"):
         Registry.load(tmp_path)
+
+
+@pytest.mark.parametrize("given", ["1,x", f"1, {SUPERSCRIPT_TWO}", f"{TOO_BIG}", "-1"])
+def test_group_ids_are_whole_numbers(given):
+    with pytest.raises(MgrError) as refused:
+        Params([("elid", given)]).ids()
+    assert (refused.value.type, refused.value.object) == ("value", "elid")

@@ -243,7 +243,7 @@ class Dispatcher:
                 with self.store.transaction(write=True) as db:
                     task = outbox.record_failed(db, self.clock, "event", payload, reason)
                 plugin_log.error("after-event %s of %s failed after its change was committed (task %s): %s",
-                          event.name, req.spec.name, task, reason)
+                                 event.name, req.spec.name, task, reason)
             except MgrError:
                 plugin_log.error("after-event %s of %s failed after its change was committed (%s), "
                                  "and no task could be recorded: %s", event.name, req.spec.name, payload, reason)

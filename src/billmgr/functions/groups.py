@@ -43,14 +43,13 @@ def _sync(req, group_id, name, conditions, account_id=None):
     writer is held for as short a time as the database allows.
     """
     match, args = _predicate(conditions)
-    one = account_id is not None
-    joining = (f"SELECT a.id FROM account a WHERE {match} {'AND a.id = ?' if one else ''} AND NOT EXISTS "
+    which, which_args = ("= ?", [account_id]) if account_id is not None else ("IS NOT NULL", [])
+    joining = (f"SELECT a.id FROM account a WHERE a.id {which} AND {match} AND NOT EXISTS "
                "(SELECT 1 FROM account_accountgroup m WHERE m.account = a.id AND m.accountgroup = ?)",
-               [*args, *([account_id] if one else []), group_id])
-    leaving = (f"SELECT m.account AS id FROM account_accountgroup m WHERE m.accountgroup = ? "
-               f"{'AND m.account = ?' if one else ''} AND NOT EXISTS "
-               f"(SELECT 1 FROM account a WHERE a.id = m.account AND {match})",
-               [group_id, *([account_id] if one else []), *args])
+               [*which_args, *args, group_id])
+    leaving = (f"SELECT m.account AS id FROM account_accountgroup m WHERE m.accountgroup = ? AND m.account {which} "
+               f"AND NOT EXISTS (SELECT 1 FROM account a WHERE a.id = m.account AND {match})",
+               [group_id, *which_args, *args])
     history.record_each(req, *joining, f"group {name}: added")
     req.db.execute(f"INSERT INTO account_accountgroup (accountgroup, account) SELECT ?, j.id FROM ({joining[0]}) j",
                    [group_id, *joining[1]])
