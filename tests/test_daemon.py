@@ -52,13 +52,13 @@ def test_socket_is_private_from_the_start(daemon):
     assert stat.S_IMODE(os.stat(daemon.socket).st_mode) == 0o660
 
 
-def test_fresh_data_directory_is_0750(tmp_path):
+def test_fresh_data_directory_is_0700(tmp_path):
     d = Daemon(tmp_path)
     d.conf.write_text(f"path data {tmp_path / 'data'}\n")
     d.socket = tmp_path / "data" / "billmgr.sock"
     d.start()
     try:
-        assert stat.S_IMODE(os.stat(tmp_path / "data").st_mode) == 0o750
+        assert stat.S_IMODE(os.stat(tmp_path / "data").st_mode) == 0o700
     finally:
         assert d.stop() == 0
 

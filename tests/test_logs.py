@@ -36,7 +36,7 @@ def test_a_line_per_request_with_secrets_masked(daemon):
                   "params": ' passwd=*** note="two words\\nINFO forged" out=text', "result": "ok"}
     assert refused["func"] == "no.such.func" and refused["result"] == "func"
     assert refused["params"] == " authinfo=*** out=text"
-    assert stat.S_IMODE(os.stat(daemon.log).st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(daemon.log).st_mode) == 0o600    # as private as its 0700 directory
 
 
 def test_long_values_are_cut_and_failures_stand_out(caplog):

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 import pytest
 from conftest import MGRCTL, Daemon
 
+from billmgr.errors import MgrError
 from billmgr.store import Store
 
 DOCS = Path(__file__).parents[1] / "docs" / "plugins.md"
@@ -180,13 +181,35 @@ def test_after_event_runs_after_commit_and_replaces_the_reply(daemon):
         "tparams"]["email"] == {"$": "x@example.com"}
 
 
-def test_a_failing_after_event_changes_the_reply_not_the_data(daemon):
+def test_a_failing_external_after_event_leaves_the_success_and_a_task_for_staff(daemon):
+    """The change is committed before it runs: the reply says so, and staff see what failed."""
     plugged(daemon, "after", AFTER_CREATE, {"aftercreate": "echo 'broken' >&2; exit 1"})
-    failed = mgr(daemon, "account.edit", "email=stays@example.com", "sok=ok")
-    assert failed.returncode == 1
-    assert failed.stderr == "ERROR plugin(aftercreate): Plugin 'aftercreate' failed with exit status 1\n"
+    created = mgr(daemon, "account.edit", "email=stays@example.com", "passwd=Secret-pass1", "sok=ok")
+    assert created.returncode == 0 and created.stdout.startswith("OK\nid=")
     assert accounts(daemon) == ["stays@example.com"]
-    assert "broken" in daemon.log.read_text()
+    log = daemon.log.read_text()
+    assert "broken" in log
+    assert ("ERROR billmgr.plugin: after-event aftercreate of account.edit failed after its change was committed "
+            "(task 1): Plugin 'aftercreate' failed with exit status 1") in log
+    task = daemon.call("task", out="JSONdata")["elem"][0]
+    assert (task["kind"], task["target"], task["state"], task["reason"]) == (
+        "event", "aftercreate after account.edit", "Failed", "Plugin 'aftercreate' failed with exit status 1")
+    with sqlite3.connect(daemon.db) as db:
+        payload = json.loads(db.execute("SELECT payload FROM outbox WHERE id = 1").fetchone()[0])
+    assert ["passwd", "***"] in payload["params"] and ["email", "stays@example.com"] in payload["params"]
+
+
+def test_a_failing_external_after_event_of_a_read_is_its_error(daemon):
+    """Nothing was written, so the caller hears that the reply is not what the plugin makes it."""
+    daemon.new_account("read@example.com")
+    plugged(daemon, "afterlist", """
+        <mgrdata>
+          <handler name="afterlist" type="xml"><event name="account" after="yes"/></handler>
+        </mgrdata>""", {"afterlist": "exit 2"})
+    failed = mgr(daemon, "account")
+    assert failed.returncode == 1
+    assert failed.stderr == "ERROR plugin(afterlist): Plugin 'afterlist' failed with exit status 2\n"
+    assert daemon.call("task", out="JSONdata").get("elem", []) == []
 
 
 def test_after_event_adds_a_field_to_a_core_list(daemon):
@@ -218,12 +241,15 @@ PYTHON_PLUGIN = """
 
     def after_note_add(req, doc):
         doc.fields.append(("seen", str(req.db.execute("SELECT count(*) FROM project").fetchone()[0])))
+        req.db.execute("UPDATE project SET status = 3 WHERE name = ?", (req.params.get("name"),))
+        if req.params.get("name") == "late":
+            raise MgrError("value", "name", "late")
         return doc
 """
 
 
 def test_python_handlers_and_events(tmp_path):
-    """A python function runs in the request's transaction; its events read beside it."""
+    """A python function and its after-events share the request's transaction: all or nothing."""
     (tmp_path / "noteplugin.py").write_text(textwrap.dedent(PYTHON_PLUGIN))
     d = Daemon(tmp_path, env={"PYTHONPATH": str(tmp_path)}).start()
     try:
@@ -237,8 +263,11 @@ def test_python_handlers_and_events(tmp_path):
         assert mgr(d, "note.add", "name=first", "sok=ok").stdout == "OK\nprojects=2\nseen=2\n"
         assert mgr(d, "note.add", "name=refuse", "sok=ok").returncode == 1
         assert mgr(d, "note.add", "name=early", "sok=ok").returncode == 1
+        late = mgr(d, "note.add", "name=late", "sok=ok")
+        assert late.returncode == 1 and late.stderr.startswith("ERROR value(name)")
         with sqlite3.connect(d.db) as db:
-            assert [r[0] for r in db.execute("SELECT name FROM project ORDER BY id")] == ["Default provider", "first"]
+            assert db.execute("SELECT name, status FROM project ORDER BY id").fetchall() == [
+                ("Default provider", 2), ("first", 3)]
     finally:
         d.stop()
 
@@ -257,10 +286,10 @@ def test_a_write_waiting_on_a_held_writer_fails_instead_of_hanging(tmp_path):
     try:
         holding.wait(10)
         started = time.monotonic()
-        with pytest.raises(sqlite3.OperationalError, match="no turn to write"):
+        with pytest.raises(MgrError) as refused:
             with store.transaction(write=True):
                 pass
-        assert time.monotonic() - started < 5
+        assert refused.value.type == "busy" and time.monotonic() - started < 5
     finally:
         release.set()
         holder.join()

@@ -37,7 +37,7 @@ def test_clean_close_is_none_and_truncation_is_an_error():
 
 
 def test_group_ids_accept_comma_with_or_without_space():
-    assert Params([("elid", "1, 2,3"), ("elid", "4")]).ids() == ["1", "2", "3", "4"]
+    assert Params([("elid", "1, 2,3"), ("elid", "4")]).ids() == [1, 2, 3, 4]
 
 
 def test_a_body_travels_as_raw_payload():

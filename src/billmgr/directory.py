@@ -5,6 +5,8 @@ from functools import lru_cache
 
 import pycountry
 
+from .validation import integer
+
 
 @lru_cache(maxsize=None)
 def _translate(lang):
@@ -17,8 +19,8 @@ def _translate(lang):
 
 
 def country(code):
-    """The country with numeric ``code`` (e.g. 643), or None."""
-    return pycountry.countries.get(numeric=str(code).zfill(3)) if str(code).isdigit() else None
+    """The country with numeric ``code`` (an int, e.g. 643), or None."""
+    return pycountry.countries.get(numeric=f"{code:03d}") if 0 <= code <= 999 else None
 
 
 @lru_cache(maxsize=None)
@@ -32,9 +34,9 @@ def countries(lang):
 def country_id(text):
     """The numeric id of a country given by numeric, alpha-2 or alpha-3 code, or None."""
     text = (text or "").strip()
-    found = None
-    if text.isdigit():
-        found = country(text)
+    found, number = None, integer(text)
+    if number is not None:
+        found = country(number)
     elif len(text) in (2, 3):
         found = pycountry.countries.get(**{f"alpha_{len(text)}": text.upper()})
     return int(found.numeric) if found else None
@@ -43,9 +45,10 @@ def country_id(text):
 def state_id(db, text, country_code=None):
     """The id of a region given by id or ISO 3166-2 code (within the country, if given), or None."""
     text = (text or "").strip()
-    column = "id" if text.isdigit() else "code"
+    number = integer(text)
+    column = "id" if number is not None else "code"
     row = db.execute(f"SELECT id, country FROM state WHERE {column} = ?",
-                     (int(text) if text.isdigit() else text.upper(),)).fetchone()
+                     (text.upper() if number is None else number,)).fetchone()
     if row is None or (country_code is not None and row[1] != country_code):
         return None
     return row[0]

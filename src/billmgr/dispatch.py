@@ -1,6 +1,12 @@
 """The request pipeline: caller -> function -> access -> validation ->
-before-events -> handler (python code in one transaction) -> after-events
--> rendered reply.
+before-events -> handler and python after-events (in one transaction) ->
+commit -> cgi/xml after-events -> rendered reply.
+
+An error reply means nothing changed and a success reply that the change is
+durable: before-events may refuse a call; python after-events share the
+function's transaction, so their failure rolls it back; cgi and xml
+after-events see the committed change, and since they cannot undo it their
+failure is logged and left as a failed task for staff instead of answered.
 
 Every transport (Unix socket, HTTP) hands its parameters and its idea of
 the caller to ``Dispatcher.handle`` and sends back the Reply it gets.
@@ -18,9 +24,11 @@ from .errors import MgrError
 from .listcache import ListCache
 from .params import Params
 from .registry import LANGS
-from .validation import validate
+from .store import outbox
+from .validation import int_param, validate
 
 log = logging.getLogger("billmgr.request")
+plugin_log = logging.getLogger("billmgr.plugin")
 
 SECRET_PARAMS = frozenset({"passwd", "password", "confirm", "authinfo", "key", "auth"})
 
@@ -58,6 +66,11 @@ class Request:
     @property
     def elid(self):
         return self.params.get("elid", "")
+
+    def int_param(self, name):
+        """Parameter ``name`` as an id or number: None when absent or empty; a ``value`` error
+        unless it is a whole number that fits a 64-bit column."""
+        return int_param(self.params, name)
 
     @property
     def sok(self):
@@ -215,23 +228,66 @@ class Dispatcher:
     def _execute(self, registry, spec, params, caller, lang):
         req = Request(params, caller, None, lang, spec, self, registry)
         for event in spec.before:
-            self._call(event, req)
-        doc = self._call(spec.handler, req, write=spec.writes(params)) or Doc(ok=True)
+            self._before(event, req)
+        write = spec.writes(params)
+        doc = self._transact(spec, req, write)
         for event in spec.after:
-            doc = self._call(event, req, doc) or doc
+            if event.type != "python":
+                doc = self._after_commit(event, req, doc, write)
         if req.sok and not doc.error:
             doc.ok = True          # a confirmed call answers <ok/> whatever else its handler shows
         if doc.ok:
             doc.tparams = masked(params, registry.private_fields(spec.name))
         return doc
 
-    def _call(self, handler, req, *args, write=False):
-        """Run one handler.  Python code gets its own transaction in ``req.db``;
-        a cgi or xml handler none, so that it may call back through mgrctl."""
+    def _before(self, event, req):
+        """A before-event: it may refuse the call.  A python one reads in a transaction of its own;
+        a cgi or xml one runs outside any, so that it may call back through mgrctl."""
+        if event.type != "python":
+            return event.call(req)
+        with self.store.transaction() as req.db:
+            return event.call(req)
+
+    def _transact(self, spec, req, write):
+        """The function's reply: the function and its python after-events in one transaction.
+
+        A cgi or xml function runs outside it, before it (it writes through
+        mgrctl, each call committed by itself).
+        """
+        handler, doc = spec.handler, None
         if handler.type != "python":
-            return handler.call(req, *args)
+            doc = handler.call(req) or Doc(ok=True)
+        inside = [event for event in spec.after if event.type == "python"]
+        if doc is not None and not inside:
+            return doc
         with self.store.transaction(write=write) as req.db:
-            return handler.call(req, *args)
+            if doc is None:
+                doc = handler.call(req) or Doc(ok=True)
+            for event in inside:
+                doc = event.call(req, doc) or doc
+        return doc
+
+    def _after_commit(self, event, req, doc, wrote):
+        """A cgi or xml after-event: the reply as it changes it.  Once the call has written, its
+        failure cannot undo the change: it is logged and recorded as a failed task, and the
+        reply stays the success it was."""
+        try:
+            return event.call(req, doc) or doc
+        except MgrError as exc:
+            if not wrote:
+                raise
+            reason = self._error_info(req.registry, exc, req.spec.name, "en").msg
+            payload = {"handler": event.name, "func": req.spec.name, "caller": req.caller.name or "-",
+                       "params": masked(req.params, req.registry.private_fields(req.spec.name))}
+            try:
+                with self.store.transaction(write=True) as db:
+                    task = outbox.record_failed(db, self.clock, "event", payload, reason)
+                plugin_log.error("after-event %s of %s failed after its change was committed (task %s): %s",
+                                 event.name, req.spec.name, task, reason)
+            except MgrError:
+                plugin_log.error("after-event %s of %s failed after its change was committed (%s), "
+                                 "and no task could be recorded: %s", event.name, req.spec.name, payload, reason)
+            return doc
 
     @staticmethod
     def _error_info(registry, exc, func, lang):

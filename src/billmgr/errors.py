@@ -6,7 +6,7 @@ offending value.  Its human text is looked up at render time from the
 """
 
 TYPES = ("auth", "access", "missed", "empty", "value", "exists", "func", "plugin",
-         "internal", "balance", "suspended")
+         "busy", "internal", "balance", "suspended")
 
 
 class MgrError(Exception):
@@ -42,6 +42,11 @@ def value(param, given, message=None):
 
 def exists(kind, given=""):
     return MgrError("exists", kind, given)
+
+
+def busy():
+    """The database had no turn for the call's write in time; nothing was changed, so it may be retried."""
+    return MgrError("busy", "database")
 
 
 def internal():

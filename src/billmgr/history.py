@@ -14,6 +14,14 @@ def record(ctx, account, description):
                    (account, ctx.clock.stamp(), ctx.actor, ctx.address, ctx.action, description))
 
 
+def record_each(req, accounts, args, description):
+    """The same history row for every account id the query ``accounts`` yields, in one statement."""
+    req.db.execute("INSERT INTO history (account, changedate, user, ip, action, description) "
+                   f"SELECT q.id, ?, ?, ?, ?, ? FROM ({accounts}) q",
+                   (req.clock.stamp(), req.caller.name or "-", req.caller.address, req.spec.name, description,
+                    *args))
+
+
 def describe_changes(before, after):
     """``field: 'old' -> 'new'`` for every field whose value changes."""
     parts = []

@@ -55,16 +55,18 @@ def _order(req, columns):
 def sql_list(req, source, columns, key, filters=None, where=(), args=(), labels=None):
     """A list reply of ``source`` (FROM ... clause) with one SQL expression per column.
 
-    ``key`` is the expression that gives a stable default order; ``labels``
-    shows coded columns (see Doc).
+    ``key`` is the expression that gives a stable default order; ``filters``
+    the SQL of each filter field the metadata declares; ``labels`` shows
+    coded columns (see Doc).
     """
     clauses, bound = list(where), list(args)
     if req.params.get("filter") == "on":
-        for name, flt in (filters or {}).items():
-            value = req.params.get(name)
+        # only the metadata's filter fields, which validation has checked; each must have its SQL here
+        for field in req.spec.filters:
+            value = req.params.get(field.name)
             if value:
-                clauses.append(flt.sql)
-                bound.append(flt.value(value))
+                clauses.append(filters[field.name].sql)
+                bound.append(filters[field.name].value(value))
     where_sql = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     names = req.spec.column_names
     select = ", ".join(f"{columns[name]} AS c{i}" for i, name in enumerate(names))

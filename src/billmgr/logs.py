@@ -20,6 +20,8 @@ import logging
 import os
 import re
 
+from . import files
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MAX_VALUE = 200            # characters of a parameter value kept in the log
 
@@ -28,15 +30,15 @@ _jobs = logging.getLogger("billmgr.job")
 _plain = re.compile(r"[^\s\"'=\\\x00-\x1f\x7f]*")
 
 # an error of these types is worth an operator's attention
-_LEVELS = {"auth": logging.WARNING, "internal": logging.ERROR}
+_LEVELS = {"auth": logging.WARNING, "busy": logging.WARNING, "internal": logging.ERROR}
 
 
 class LogFile(logging.FileHandler):
-    """A log file created 0640 that reopens on demand (after logrotate moved it)."""
+    """A log file as private as the database (see files) that reopens on demand (after logrotate moved it)."""
 
     def _open(self):
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        return os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace")   # any text can be logged
+        return os.fdopen(files.open_fd(self.baseFilename, os.O_WRONLY | os.O_APPEND), "a", encoding="utf-8",
+                         errors="backslashreplace")   # any text can be logged
 
     def reopen(self):
         self.acquire()
@@ -50,7 +52,7 @@ class LogFile(logging.FileHandler):
 
 def setup(config):
     """Send every billmgr log record to the configuration's log file."""
-    os.makedirs(os.path.dirname(config.log), exist_ok=True)
+    files.make_dir(os.path.dirname(config.log))
     handler = LogFile(config.log)
     handler.setFormatter(logging.Formatter(FORMAT))
     root = logging.getLogger()

@@ -1,5 +1,8 @@
 """Request parameters: an ordered list of (name, value) pairs, repeats kept."""
 
+from . import errors
+from .validation import integer
+
 
 class Params:
     __slots__ = ("pairs",)
@@ -33,8 +36,15 @@ class Params:
         self.pairs = kept
 
     def ids(self, name="elid"):
-        """The ids of a group action: ``elid=1, 2`` or ``elid=1,2`` or repeated elid."""
+        """The ids of a group action as ints: ``elid=1, 2`` or ``elid=1,2`` or repeated elid.
+
+        A part that is not a whole number is a ``value`` error naming ``name``.
+        """
         result = []
         for value in self.getall(name):
-            result.extend(part.strip() for part in value.split(",") if part.strip())
+            for part in filter(None, (p.strip() for p in value.split(","))):
+                number = integer(part)
+                if number is None:
+                    raise errors.value(name, part)
+                result.append(number)
         return result

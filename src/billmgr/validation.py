@@ -6,6 +6,11 @@ plugins and older scripts send extras.  Checkbox values are normalised to
 password or a textarea (notes, messages: text a person wrote, or a document a
 module stored) is kept exactly as sent.  The first fault raises an ``empty``
 or ``value`` MgrError.
+
+Every whole number a caller sends -- an ``int`` field, a page number, an
+object id -- is read by ``integer``: ASCII digits only (``str.isdigit`` also
+takes '²' and other digits ``int`` refuses) and no larger than a 64-bit
+column holds.
 """
 
 import re
@@ -22,8 +27,28 @@ EXACT = ("password", "textarea")   # field types whose value is kept as sent
 _CHECKBOX = {"on": "on", "off": "off", "yes": "on", "no": "off", "": "off"}
 
 
-def _int(text):
-    return text.isdigit() and len(text) < 19
+INT_MAX = 2**63 - 1          # the largest value a signed 64-bit column holds
+_DIGITS = re.compile(r"[0-9]{1,19}")
+PAGE_MAX = 1_000_000         # p_num and p_cnt stay below it
+
+
+def integer(text):
+    """``text`` as a whole number from 0 to INT_MAX, or None when it is not one."""
+    if not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= INT_MAX else None
+
+
+def int_param(params, name):
+    """Parameter ``name`` as a whole number: None when absent or empty, else a ``value`` error unless valid."""
+    text = params.get(name) or ""
+    if not text:
+        return None
+    value = integer(text.strip())
+    if value is None:
+        raise errors.value(name, text)
+    return value
 
 
 def _date(text):
@@ -61,7 +86,7 @@ def _money(text):
 
 
 CHECKS = {
-    "int": _int,
+    "int": lambda t: integer(t) is not None,
     "email": lambda t: len(t) <= 254 and bool(_EMAIL.match(t)),
     "url": lambda t: bool(_URL.match(t)),
     "date": _date,
@@ -92,7 +117,7 @@ def check_field(field, params, creating):
         if field.required and (creating or present):
             raise errors.empty(field.name)
         return
-    if field.maxlength and len(value) > field.maxlength:
+    if len(value) > field.maxlength:
         raise errors.value(field.name, value, "msg_error_too_long")
     if field.check and not CHECKS[field.check](value):
         raise errors.value(field.name, value)
@@ -110,6 +135,6 @@ def validate(spec, params):
         for field in spec.filters:
             check_field(field, params, creating=False)
     for name in ("p_num", "p_cnt"):
-        value = params.get(name)
-        if value is not None and value != "" and not (value.isdigit() and 0 < int(value) < 1_000_000):
-            raise errors.value(name, value)
+        value = int_param(params, name)
+        if value is not None and not 0 < value < PAGE_MAX:
+            raise errors.value(name, params.get(name))

@@ -14,10 +14,10 @@ import sys
 
 from tqdm import tqdm
 
+from .. import files
 from ..store import backup as copies
 from ..store import checks, connect, migrations
 from .control import ControlError, running_pid
-from .unixsocket import ensure_private_dir
 
 
 def _bar(desc, unit, total=None):
@@ -72,8 +72,8 @@ def backup(config, target):
     folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):
         raise ControlError(f"cannot write {target}: no directory {folder}")
-    with _bar("backup", "page") as bar:
-        copies.copy(config.db, target, _page_progress(bar))
+    with _bar("backup", "page") as bar:   # as private as the database itself
+        copies.copy(config.db, target, files.mode_for(config.db), _page_progress(bar))
     db = copies.open_existing(target)
     try:
         problems = list(checks.integrity(db))
@@ -107,9 +107,9 @@ def restore(config, source):
         raise ControlError(f"{source} has schema version {version}, newer than this billmgr "
                            f"({len(migrations.MIGRATIONS)}); upgrade billmgr first")
     staged, kept = f"{config.db}.restore", f"{config.db}.before-restore"
-    ensure_private_dir(os.path.dirname(config.db))
+    files.make_dir(os.path.dirname(config.db))
     with _bar("restore", "page") as bar:
-        copies.copy(source, staged, _page_progress(bar))
+        copies.copy(source, staged, files.mode_for(config.db), _page_progress(bar))
     owner = os.stat(os.path.dirname(config.db))
     if os.geteuid() == 0:     # the daemon's user must own what root restored
         os.chown(staged, owner.st_uid, owner.st_gid)
@@ -126,7 +126,8 @@ def restore(config, source):
 def migrate(config):
     """Bring the database to the current schema; returns (from version, to version)."""
     _refuse_while_running(config, "migrating")
-    ensure_private_dir(os.path.dirname(config.db))
+    files.make_dir(os.path.dirname(config.db))
+    files.create(config.db)
     conn = connect(config.db)
     try:
         current = _schema_version(conn)

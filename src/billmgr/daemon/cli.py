@@ -7,7 +7,7 @@ import sys
 import click
 
 from .. import config as config_mod
-from .. import logs
+from .. import files, logs
 from . import control
 
 config_option = click.option("--config", "config_path", metavar="FILE",
@@ -25,6 +25,7 @@ def _config(path):
 @click.group()
 def main():
     """billmgrd: the billmgr daemon."""
+    files.restrict_umask()
 
 
 @main.command()
@@ -33,20 +34,39 @@ def run(config_path):
     """Run in the foreground (as under systemd)."""
     from ..registry import RegistryError
     from .server import Server
-    from .unixsocket import SocketInUse, ensure_private_dir
+    from .unixsocket import SocketInUse
 
     config = _config(config_path)
     try:
-        ensure_private_dir(config.data)
+        files.make_dir(config.data)
         logs.setup(config)
+        files.tighten([config.db, f"{config.db}-wal", f"{config.db}-shm", f"{config.db}.before-restore",
+                       config.log, config.pid])
         server = Server(config)
     except (RegistryError, RuntimeError, OSError, sqlite3.Error) as exc:
-        logging.getLogger("billmgr.daemon").error("cannot start: %s", exc)
-        raise click.ClickException(f"cannot start: {exc}") from None
+        _ended("cannot start", exc)
+    except Exception as exc:
+        _ended("cannot start", exc, config.log)
     try:
         server.run()
-    except (SocketInUse, OSError) as exc:
-        raise click.ClickException(f"cannot listen: {exc}") from None
+    except SocketInUse as exc:
+        _ended("cannot listen", exc)
+    except Exception as exc:
+        _ended("cannot run", exc, config.log)
+
+
+def _ended(what, exc, log_path=None):
+    """Say why billmgrd ends, in the log and on stderr (which ``billmgrd start`` shows).
+
+    With ``log_path``, the fault was not foreseen: the log gets its traceback.
+    """
+    log = logging.getLogger("billmgr.daemon")
+    if log_path:
+        log.exception("%s: %s", what, exc)
+        raise click.ClickException(
+            f"{what}: {exc.__class__.__name__}: {exc} (the traceback is in {log_path})") from None
+    log.error("%s: %s", what, exc)
+    raise click.ClickException(f"{what}: {exc}") from None
 
 
 @main.command()

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+from .. import files
 from ..client.connection import Connection, Unreachable
 
 
@@ -40,29 +41,37 @@ def start(config, wait=30.0):
     pid = running_pid(config)
     if pid:
         raise ControlError(f"billmgrd is already running (pid {pid})")
-    os.makedirs(config.data, exist_ok=True)
+    files.make_dir(config.data)
     command = [sys.executable, "-m", "billmgr.daemon.cli", "run"]
     if config.source:
         command += ["--config", config.source]
     # the child finds billmgr where this process did (a package keeps it off the default path)
     here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (here, os.environ.get("PYTHONPATH")))))
+    # What the daemon prints before its log is open, or as it dies, is kept until it answers.
     errors_path = os.path.join(config.data, "billmgrd.start.err")
-    with open(errors_path, "wb") as errors:
+    with os.fdopen(files.open_fd(errors_path, os.O_WRONLY | os.O_TRUNC), "wb") as errors:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=errors, start_new_session=True, cwd="/", env=env)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            with open(errors_path) as errors:
-                raise ControlError(f"billmgrd exited at start: {errors.read().strip()}")
+            raise ControlError(f"billmgrd exited at start: {_said(errors_path)}")
         try:
             ask(config, {"op": "status"}, timeout=5)
             os.unlink(errors_path)
             return process.pid
         except Unreachable:
             time.sleep(0.05)
-    raise ControlError(f"billmgrd did not answer on {config.socket} within {wait:.0f}s")
+    said = _said(errors_path)
+    raise ControlError(f"billmgrd did not answer on {config.socket} within {wait:.0f}s"
+                       + (f"; it said: {said}" if said else f"; see {config.log}"))
+
+
+def _said(path):
+    """The end of what the daemon printed on stderr."""
+    with open(path, errors="replace") as errors:
+        return errors.read()[-4000:].strip()
 
 
 def stop(config, wait=60.0):

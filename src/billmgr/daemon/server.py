@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 
 from .. import config as config_mod
-from .. import errors, logs, protocol
+from .. import errors, files, logs, protocol
 from ..auth import local_caller
 from ..clock import Clock
 from ..dispatch import Dispatcher
@@ -73,7 +73,7 @@ class Server:
         self._flags = set()
         self._done = queue.SimpleQueue()
         self.workers = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="billmgr-worker")
-        self.store = Store(config.db)
+        self.store = Store(config.db, writer_wait=config.writer_wait)
         self.dispatcher = Dispatcher(Registry.load(config.xml, config.addon), self.store, config, Clock())
         self.tasks = TaskWorker(self.store, self.dispatcher.clock, config)
 
@@ -90,7 +90,7 @@ class Server:
             return str(exc)
         finally:
             systemd.notify("READY=1")
-        for name in ("db", "socket", "http_listen"):
+        for name in ("db", "socket", "http_listen", "writer_wait"):
             if getattr(new_config, name) != getattr(self.config, name):
                 log.warning("%s changed in the configuration; it takes effect after a restart", name)
         self.config = self.dispatcher.config = self.tasks.config = new_config
@@ -340,8 +340,8 @@ class Server:
 
     def run(self):
         listener, owned = self._listener()
-        self.http = HttpListeners(self, self.config)
         try:
+            self.http = HttpListeners(self, self.config)   # binds its addresses: may fail
             self.http.start()
         except BaseException:
             listener.close()
@@ -356,8 +356,7 @@ class Server:
         for signum, flag in ((signal.SIGTERM, "stop"), (signal.SIGINT, "stop"), (signal.SIGHUP, "reload"),
                              (signal.SIGUSR1, "reopen")):
             signal.signal(signum, lambda _s, _f, flag=flag: self._flags.add(flag))
-        with open(self.config.pid, "w") as pidfile:
-            pidfile.write(f"{os.getpid()}\n")
+        files.write(self.config.pid, f"{os.getpid()}\n")
         self._selector = selectors.DefaultSelector()
         self.tasks.start()
         self._selector.register(listener, selectors.EVENT_READ, "accept")

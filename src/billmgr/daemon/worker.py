@@ -13,7 +13,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from .. import logs
+from .. import errors, logs
 from ..store import outbox
 
 log = logging.getLogger("billmgr.worker")
@@ -92,6 +92,8 @@ class TaskWorker:
         while not self._stop.is_set():
             try:
                 self.deliver_due()
+            except errors.MgrError as exc:   # busy: another process holds the database's write lock
+                log.warning("task worker: the database is %s; retrying in a second", exc.type)
             except Exception:
                 log.exception("task worker fault; retrying in a second")
             self._wake.wait(1.0)

@@ -67,7 +67,7 @@ def _load(req, elid):
 
 
 def _view(req):
-    stored = _load(req, req.elid)
+    stored = _load(req, existing_account(req))
     fields = [("elid", req.elid)]
     for name, kind in _STORED.items():
         value = stored[name]
@@ -120,7 +120,7 @@ def _given(req):
         if kind == "flag":
             values[name] = 1 if text == "on" else 0
         elif kind == "int":
-            values[name] = int(text) if text else None
+            values[name] = req.int_param(name)
         else:
             values[name] = text
     return values
@@ -195,11 +195,7 @@ def account_edit(req):
 
 
 def account_delete(req):
-    ids = req.params.ids()
-    bad = next((elid for elid in ids if not elid.isdigit()), None)
-    if bad is not None:
-        raise errors.value("elid", bad)
-    for elid in ids:
+    for elid in req.params.ids():
         req.db.execute("DELETE FROM user WHERE account = ?", (elid,))
         req.db.execute("DELETE FROM account WHERE id = ?", (elid,))
 
@@ -226,7 +222,7 @@ def account_su(req):
 
 def _of_account(req):
     """The account a per-client list is about: ``elid`` or ``plid``."""
-    return existing_account(req, req.params.get("elid") or req.params.get("plid", ""))
+    return existing_account(req, "elid" if req.params.get("elid") else "plid")
 
 
 def account_history(req):

@@ -62,7 +62,7 @@ def currency_edit(req):
     if not req.elid:
         raise errors.empty("elid")
     row = req.db.execute("SELECT id, iso, minor_units, name, name_ru, symbol, active FROM currency WHERE id = ?",
-                         (req.elid,)).fetchone()
+                         (req.int_param("elid"),)).fetchone()
     if row is None:
         raise errors.missed("currency", req.elid)
     if not req.sok:

@@ -32,10 +32,9 @@ def _existing_ids(req, param, table, where, kind):
     """The ids listed in ``param`` (comma-separated or repeated), each an existing row of ``table``."""
     ids = []
     for elid in req.params.ids(param):
-        if not elid.isdigit() or not req.db.execute(f"SELECT 1 FROM {table} WHERE id = ? {where}",
-                                                    (elid,)).fetchone():
+        if not req.db.execute(f"SELECT 1 FROM {table} WHERE id = ? {where}", (elid,)).fetchone():
             raise errors.missed(kind, elid)
-        ids.append(int(elid))
+        ids.append(elid)
     return sorted(set(ids))
 
 
@@ -86,7 +85,7 @@ def _view(req):
     slists = [("employee", employees), ("functions", functions)]
     if not req.elid:
         return Doc.form([(name, "") for name in ("name", "name_ru", "employee", "functions")], slists)
-    department_id, name, name_ru = _load(req, req.elid)
+    department_id, name, name_ru = _load(req, req.int_param("elid"))
     members = req.db.execute("SELECT employee FROM department_employee WHERE department = ? ORDER BY employee",
                              (department_id,)).fetchall()
     granted = req.db.execute("SELECT func FROM department_function WHERE department = ? ORDER BY func",
@@ -101,7 +100,7 @@ def department_edit(req):
     if not req.sok:
         return _view(req)
     creating = not req.elid
-    department_id = None if creating else _load(req, req.elid)[0]
+    department_id = None if creating else _load(req, req.int_param("elid"))[0]
     values = {name: req.params.get(name) for name in ("name", "name_ru") if name in req.params}
     try:
         if creating:
@@ -128,6 +127,4 @@ def department_edit(req):
 
 def department_delete(req):
     for elid in req.params.ids():
-        if not elid.isdigit():
-            raise errors.value("elid", elid)
         req.db.execute("DELETE FROM department WHERE id = ?", (elid,))

@@ -59,7 +59,7 @@ def _view(req):
     slists = [("department", department.choices(req))]
     if not req.elid:
         return Doc.form([(name, "") for name in (*_TEXT, "department", *_FLAGS)], slists)
-    current = _load(req, req.elid)
+    current = _load(req, req.int_param("elid"))
     return Doc.form([("elid", req.elid), *((name, current[name]) for name in _TEXT),
                      ("department", ", ".join(map(str, department.of_employee(req, current["id"])))),
                      *((name, "on" if current[name] else "off") for name in _FLAGS)], slists)
@@ -96,7 +96,7 @@ def employee_edit(req):
     if not req.sok:
         return _view(req)
     creating = not req.elid
-    current = None if creating else _load(req, req.elid)
+    current = None if creating else _load(req, req.int_param("elid"))
     departments = department.existing(req, "department") if "department" in req.params else None
     values = _given(req, creating, departments)
     after = {"ip_access": "", **(current or {}), **values}
@@ -115,23 +115,15 @@ def employee_edit(req):
     return Doc.success(id=employee_id) if creating else Doc.success()
 
 
-def _ids(req):
-    ids = req.params.ids()
-    bad = next((elid for elid in ids if not elid.isdigit()), None)
-    if bad is not None:
-        raise errors.value("elid", bad)
-    return [int(elid) for elid in ids]
-
-
 def employee_delete(req):
-    for elid in _ids(req):
+    for elid in req.params.ids():
         logins.check_not_self(req, elid)
         if req.db.execute("DELETE FROM user WHERE id = ? AND level = 'admin'", (elid,)).rowcount:
             req.db.execute("UPDATE account SET employee = NULL WHERE employee = ?", (elid,))
 
 
 def _set_enabled(req, enabled):
-    for elid in _ids(req):
+    for elid in req.params.ids():
         if not enabled:
             logins.check_not_self(req, elid)
         req.db.execute("UPDATE user SET enabled = ? WHERE id = ? AND level = 'admin'", (enabled, elid))

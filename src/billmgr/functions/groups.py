@@ -26,23 +26,62 @@ CONDITION_OPS = {
 }
 
 
-def _matches(db, account_id, conditions):
+def _predicate(conditions):
+    """(SQL over the account row "a", its arguments): true where a client meets every condition.
+
+    A group without conditions holds nobody.
+    """
     clauses = [CONDITION_OPS[op].format(CONDITION_FIELDS[field]) for field, op, _ in conditions]
-    args = [value for _, _, value in conditions]
-    sql = f"SELECT 1 FROM account a WHERE a.id = ? AND {' AND '.join(clauses) or '1'}"
-    return db.execute(sql, (account_id, *args)).fetchone() is not None
+    return " AND ".join(clauses) or "1 = 0", [value for _, _, value in conditions]
+
+
+def _sync(req, group_id, name, conditions, account_id=None):
+    """Make the members of automatic group ``group_id`` exactly the clients meeting ``conditions``
+    (of client ``account_id`` alone, when given), with a history row for each who joins or leaves.
+
+    Set-wise, in a few statements whatever the number of clients, so that the
+    writer is held for as short a time as the database allows.
+    """
+    match, args = _predicate(conditions)
+    which, which_args = ("= ?", [account_id]) if account_id is not None else ("IS NOT NULL", [])
+    joining = (f"SELECT a.id FROM account a WHERE a.id {which} AND {match} AND NOT EXISTS "
+               "(SELECT 1 FROM account_accountgroup m WHERE m.account = a.id AND m.accountgroup = ?)",
+               [*which_args, *args, group_id])
+    leaving = (f"SELECT m.account AS id FROM account_accountgroup m WHERE m.accountgroup = ? AND m.account {which} "
+               f"AND NOT EXISTS (SELECT 1 FROM account a WHERE a.id = m.account AND {match})",
+               [group_id, *which_args, *args])
+    history.record_each(req, *joining, f"group {name}: added")
+    req.db.execute(f"INSERT INTO account_accountgroup (accountgroup, account) SELECT ?, j.id FROM ({joining[0]}) j",
+                   [group_id, *joining[1]])
+    history.record_each(req, *leaving, f"group {name}: removed")
+    req.db.execute(f"DELETE FROM account_accountgroup WHERE accountgroup = ? AND account IN ({leaving[0]})",
+                   [group_id, *leaving[1]])
+
+
+def _automatic_groups(req, group_id=None):
+    """(id, name, conditions) of every automatic group, or of ``group_id`` if it is automatic."""
+    only, args = ("AND g.id = ?", (group_id,)) if group_id is not None else ("", ())
+    rows = req.db.execute("SELECT g.id, g.name, c.field, c.op, c.value FROM accountgroup g "
+                          "LEFT JOIN accountgroup_condition c ON c.accountgroup = g.id "
+                          f"WHERE g.auto = 1 {only} ORDER BY g.id, c.id", args).fetchall()
+    groups = {}
+    for gid, name, field, op, value in rows:
+        conditions = groups.setdefault((gid, name), [])
+        if field is not None:
+            conditions.append((field, op, value))
+    return [(gid, name, conditions) for (gid, name), conditions in groups.items()]
 
 
 def place(req, account_id):
     """Bring the client's membership of every automatic group in line with its conditions."""
-    for group_id, name in req.db.execute("SELECT id, name FROM accountgroup WHERE auto = 1").fetchall():
-        conditions = req.db.execute("SELECT field, op, value FROM accountgroup_condition WHERE accountgroup = ?",
-                                    (group_id,)).fetchall()
-        member = req.db.execute("SELECT 1 FROM account_accountgroup WHERE account = ? AND accountgroup = ?",
-                                (account_id, group_id)).fetchone() is not None
-        wanted = bool(conditions) and _matches(req.db, account_id, conditions)
-        if wanted != member:
-            _set_member(req, account_id, group_id, name, wanted)
+    for group_id, name, conditions in _automatic_groups(req):
+        _sync(req, group_id, name, conditions, account_id)
+
+
+def _refill(req, group_id):
+    """Re-evaluate every client for one group, after the group or its conditions changed."""
+    for _, name, conditions in _automatic_groups(req, group_id):
+        _sync(req, group_id, name, conditions)
 
 
 def _set_member(req, account_id, group_id, name, member):
@@ -55,10 +94,12 @@ def _set_member(req, account_id, group_id, name, member):
     history.record(req.context, account_id, f"group {name}: {'added' if member else 'removed'}")
 
 
-def _group(req, elid):
-    row = req.db.execute("SELECT id, name, note, auto FROM accountgroup WHERE id = ?", (elid,)).fetchone()
+def _group(req, name="elid"):
+    """(id, name, note, auto) of the group whose id is in parameter ``name``, or a ``missed`` error."""
+    row = req.db.execute("SELECT id, name, note, auto FROM accountgroup WHERE id = ?",
+                         (req.int_param(name),)).fetchone()
     if row is None:
-        raise errors.missed("accountgroup", elid)
+        raise errors.missed("accountgroup", req.params.get(name, ""))
     return row
 
 
@@ -78,18 +119,18 @@ def accountgroup_edit(req):
     if not req.sok:
         if not req.elid:
             return Doc.form([("name", ""), ("note", ""), ("auto", "off")])
-        _, name, note, auto = _group(req, req.elid)
+        _, name, note, auto = _group(req)
         return Doc.form([("elid", req.elid), ("name", name), ("note", note), ("auto", "on" if auto else "off")])
     values = {k: req.params.get(k) for k in ("name", "note") if k in req.params}
     if "auto" in req.params:
         values["auto"] = 1 if req.params.get("auto") == "on" else 0
     try:
         if req.elid:
-            _group(req, req.elid)
+            group_id = _group(req)[0]
             if values:
                 req.db.execute(f"UPDATE accountgroup SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                               (*values.values(), req.elid))
-            _place_everyone(req)
+                               (*values.values(), group_id))
+            _refill(req, group_id)
             return Doc.success()
         cursor = req.db.execute(f"INSERT INTO accountgroup ({', '.join(values)}) "
                                 f"VALUES ({', '.join('?' * len(values))})", tuple(values.values()))
@@ -103,21 +144,13 @@ def accountgroup_delete(req):
         req.db.execute("DELETE FROM accountgroup WHERE id = ?", (elid,))
 
 
-def _place_everyone(req):
-    """Re-evaluate every client after a group or its conditions changed."""
-    for (account_id,) in req.db.execute("SELECT id FROM account").fetchall():
-        place(req, account_id)
-
-
 # -- conditions -------------------------------------------------------------
 
 _CONDITION_COLUMNS = {"id": "c.id", "field": "c.field", "op": "c.op", "value": "c.value"}
 
 
 def _parent_group(req):
-    plid = req.params.get("plid", "")
-    _group(req, plid)
-    return int(plid)
+    return _group(req, "plid")[0]
 
 
 def accountgroup_condition(req):
@@ -134,21 +167,22 @@ def accountgroup_condition_edit(req):
                             [("field", [(f, req.msg(f"field_{f}")) for f in CONDITION_FIELDS]),
                              ("op", [(o, req.msg(f"op_{o}")) for o in CONDITION_OPS])])
         row = req.db.execute("SELECT field, op, value FROM accountgroup_condition WHERE id = ? AND accountgroup = ?",
-                             (req.elid, group_id)).fetchone()
+                             (req.int_param("elid"), group_id)).fetchone()
         if row is None:
             raise errors.missed("condition", req.elid)
         return Doc.form([("elid", req.elid), ("field", row[0]), ("op", row[1]), ("value", row[2])])
     values = (req.params.get("field"), req.params.get("op", "eq"), req.params.get("value", ""))
     if req.elid:
         changed = req.db.execute("UPDATE accountgroup_condition SET field = ?, op = ?, value = ? "
-                                 "WHERE id = ? AND accountgroup = ?", (*values, req.elid, group_id)).rowcount
+                                 "WHERE id = ? AND accountgroup = ?",
+                                 (*values, req.int_param("elid"), group_id)).rowcount
         if not changed:
             raise errors.missed("condition", req.elid)
         new_id = None
     else:
         new_id = req.db.execute("INSERT INTO accountgroup_condition (accountgroup, field, op, value) "
                                 "VALUES (?, ?, ?, ?)", (group_id, *values)).lastrowid
-    _place_everyone(req)
+    _refill(req, group_id)
     return Doc.success(id=new_id) if new_id else Doc.success()
 
 
@@ -156,13 +190,13 @@ def accountgroup_condition_delete(req):
     group_id = _parent_group(req)
     for elid in req.params.ids():
         req.db.execute("DELETE FROM accountgroup_condition WHERE id = ? AND accountgroup = ?", (elid, group_id))
-    _place_everyone(req)
+    _refill(req, group_id)
 
 
 # -- a client's groups ----------------------------------------------------------
 
 def account_group(req):
-    account_id = existing_account(req, req.params.get("plid", ""))
+    account_id = existing_account(req, "plid")
     labels = req.cached("labels", lambda: {"status": {
         "1": Cell(req.msg("member_yes"), (("orig", "1"),)), "0": Cell(req.msg("member_no"), (("orig", "0"),))}})
     columns = {"id": "g.id", "name": "g.name",   # account_id is an int checked above
@@ -172,10 +206,12 @@ def account_group(req):
 
 
 def _membership(req, member):
-    account_id = existing_account(req, req.params.get("plid", ""))
+    account_id = existing_account(req, "plid")
     for elid in req.params.ids():
-        _, name, _, _ = _group(req, elid)
-        _set_member(req, account_id, int(elid), name, member)
+        row = req.db.execute("SELECT name FROM accountgroup WHERE id = ?", (elid,)).fetchone()
+        if row is None:
+            raise errors.missed("accountgroup", elid)
+        _set_member(req, account_id, elid, row[0], member)
 
 
 def account_group_resume(req):
@@ -188,14 +224,13 @@ def account_group_suspend(req):
 
 def account_group_edit(req):
     """Put the client (plid) into the group ``accountgroup``; without sok, show its groups to choose from."""
-    account_id = existing_account(req, req.params.get("plid", ""))
+    account_id = existing_account(req, "plid")
     if not req.sok:
         choices = req.db.execute("SELECT id, name FROM accountgroup ORDER BY name").fetchall()
         return Doc.form([("plid", str(account_id)), ("accountgroup", req.elid)],
                         [("accountgroup", [(str(i), n) for i, n in choices])])
-    group_id = req.params.get("accountgroup") or req.elid
-    _, name, _, _ = _group(req, group_id)
-    _set_member(req, account_id, int(group_id), name, True)
+    group_id, name, _, _ = _group(req, "accountgroup" if req.params.get("accountgroup") else "elid")
+    _set_member(req, account_id, group_id, name, True)
 
 
 def account_group_delete(req):

@@ -20,7 +20,7 @@ _MERGED = ("account_project", "account_accountgroup", "account_offer")
 
 def account_join(req):
     source = existing_account(req)
-    target = existing_account(req, req.params.get("account", ""))
+    target = existing_account(req, "account")
     if source == target:
         raise errors.value("account", str(target), "msg_error_join_self")
     source_email = req.db.execute("SELECT email FROM account WHERE id = ?", (source,)).fetchone()[0]

@@ -7,17 +7,14 @@ def client_scope(req):
     """The account a call is confined to: the client's own, or ``plid`` for staff (None: all)."""
     if req.caller.is_client:
         return req.caller.account
-    plid = req.params.get("plid")
-    if plid:
-        if not plid.isdigit() or not req.db.execute("SELECT 1 FROM account WHERE id = ?", (plid,)).fetchone():
-            raise errors.missed("account", plid)
-        return int(plid)
-    return None
+    if req.int_param("plid") is None:
+        return None
+    return existing_account(req, "plid")
 
 
-def existing_account(req, elid=None):
-    """The id of the account ``elid`` (default: the call's elid), or a ``missed`` error."""
-    elid = req.elid if elid is None else elid
-    if not str(elid).isdigit() or not req.db.execute("SELECT 1 FROM account WHERE id = ?", (elid,)).fetchone():
-        raise errors.missed("account", elid)
-    return int(elid)
+def existing_account(req, name="elid"):
+    """The id of the account in parameter ``name``: a ``value`` error if it is no id, ``missed`` if absent."""
+    account_id = req.int_param(name)
+    if account_id is None or not req.db.execute("SELECT 1 FROM account WHERE id = ?", (account_id,)).fetchone():
+        raise errors.missed("account", req.params.get(name, ""))
+    return account_id

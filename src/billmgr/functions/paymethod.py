@@ -158,11 +158,11 @@ def paymethod_edit(req):
     if not req.sok:
         if not req.elid:
             return _view(req, _defaults(req), {})
-        return _view(req, _load(req, req.elid), _settings(req, req.elid))
-    stored = _load(req, req.elid) if req.elid else _defaults(req)
+        return _view(req, _load(req, req.int_param("elid")), _settings(req, req.int_param("elid")))
+    stored = _load(req, req.int_param("elid")) if req.elid else _defaults(req)
     values = _given(req, stored)
     if req.elid:
-        elid = int(req.elid)
+        elid = req.int_param("elid")
         if values:
             req.db.execute(f"UPDATE paymethod SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
                            (*values.values(), elid))
@@ -182,8 +182,6 @@ def paymethod_edit(req):
 def paymethod_delete(req):
     """Deletes methods nothing refers to; one that payments use is refused (the database's constraint)."""
     for elid in req.params.ids():
-        if not elid.isdigit():
-            raise errors.value("elid", elid)
         try:
             req.db.execute("DELETE FROM paymethod WHERE id = ?", (elid,))
         except sqlite3.IntegrityError:

@@ -30,7 +30,8 @@ def project_edit(req):
         choices = [("currency", enabled_choices(req.db, req.lang))]
         if not req.elid:
             return Doc.form([("name", ""), ("status", str(ACTIVE)), ("currency", "643")], choices)
-        row = req.db.execute("SELECT name, status, currency FROM project WHERE id = ?", (req.elid,)).fetchone()
+        row = req.db.execute("SELECT name, status, currency FROM project WHERE id = ?",
+                             (req.int_param("elid"),)).fetchone()
         if row is None:
             raise errors.missed("project", req.elid)
         return Doc.form([("elid", req.elid), ("name", row[0]), ("status", str(row[1])), ("currency", str(row[2]))],
@@ -40,9 +41,10 @@ def project_edit(req):
         values["currency"] = known(req.db, values["currency"])
     try:
         if req.elid:
+            elid = req.int_param("elid")
             changed = req.db.execute(f"UPDATE project SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                                     (*values.values(), req.elid)).rowcount if values else 1
-            if not changed or not req.db.execute("SELECT 1 FROM project WHERE id = ?", (req.elid,)).fetchone():
+                                     (*values.values(), elid)).rowcount if values else 1
+            if not changed or not req.db.execute("SELECT 1 FROM project WHERE id = ?", (elid,)).fetchone():
                 raise errors.missed("project", req.elid)
             return Doc.success()
         cursor = req.db.execute(f"INSERT INTO project ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
@@ -61,7 +63,7 @@ def project_delete(req):
 
 
 def account_project(req):
-    account_id = existing_account(req, req.params.get("plid") or req.params.get("elid", ""))
+    account_id = existing_account(req, "plid" if req.params.get("plid") else "elid")
     columns = {"id": "p.id", "name": "p.name", "status": "ap.status"}
     return sql_list(req, "account_project ap JOIN project p ON p.id = ap.project", columns, "p.id",
                     where=["ap.account = ?"], args=(account_id,),
@@ -69,7 +71,7 @@ def account_project(req):
 
 
 def _set_status(req, status):
-    account_id = existing_account(req, req.params.get("plid", ""))
+    account_id = existing_account(req, "plid")
     for elid in req.params.ids():
         row = req.db.execute("SELECT p.name FROM account_project ap JOIN project p ON p.id = ap.project "
                              "WHERE ap.account = ? AND ap.project = ?", (account_id, elid)).fetchone()

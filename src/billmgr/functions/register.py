@@ -3,6 +3,7 @@
 from .. import directory, errors, mail, sessions
 from ..doc import Doc
 from ..passwords import hash_password
+from ..validation import integer
 from .account import checked_password, create_account
 
 _RECORDED = {"realname": "realname", "phone": "try_phone", "partner": "partner", "sesid": "partner_sesid",
@@ -22,11 +23,11 @@ def _place(req):
         values["state"] = directory.state_id(req.db, state, values.get("country"))
         if values["state"] is None:
             raise errors.value("state", state)
-    project = req.params.get("project")
-    if project:
+    project = req.int_param("project")
+    if project is not None:
         if not req.db.execute("SELECT 1 FROM project WHERE id = ? AND status = 2", (project,)).fetchone():
             raise errors.missed("project", project)
-        values["project"] = int(project)
+        values["project"] = project
     return values
 
 
@@ -35,11 +36,11 @@ def _offers(req):
     accepted = []
     for name, value in req.params.pairs:
         if name.startswith("offer_") and value == "on":
-            offer = name[len("offer_"):]
-            if not offer.isdigit() or not req.db.execute(
+            offer = integer(name[len("offer_"):])
+            if offer is None or not req.db.execute(
                     "SELECT 1 FROM offer WHERE id = ? AND active = 1", (offer,)).fetchone():
-                raise errors.missed("offer", offer)
-            accepted.append(int(offer))
+                raise errors.missed("offer", name[len("offer_"):])
+            accepted.append(offer)
     return accepted
 
 

@@ -115,7 +115,7 @@ def _readable(row, keys=None):
 
 def subaccount_edit(req):
     if req.elid:
-        row = _row(req, req.elid)
+        row = _row(req, req.int_param("elid"))
     else:
         row = _new(req, existing_account(req, req.params.get("plid", "")))
     if not req.sok:
@@ -146,8 +146,6 @@ def subaccount_edit(req):
 
 def _set_active(req, active):
     for elid in req.params.ids():
-        if not elid.isdigit():
-            raise errors.value("elid", elid)
         row = _row(req, elid)
         if active:
             _refuse_second_active(req, row, elid)
@@ -166,9 +164,8 @@ def subaccount_resume(req):
 
 def subaccount_refund(req):
     """Money withdrawn from a subaccount (given back to the client outside billing): never below −creditlimit."""
-    if not req.elid.isdigit():
-        raise errors.value("elid", req.elid)
-    row = _row(req, req.elid)
+    elid = req.int_param("elid")
+    row = _row(req, elid)
     unit = iso_currency(row["currency"])
     try:
         amount = text.parse(req.params.get("amount", ""), unit)
@@ -177,7 +174,7 @@ def subaccount_refund(req):
     except InvalidValue:
         raise errors.value("amount", req.params.get("amount", "")) from None
     note = req.params.get("note", "")
-    balance = ledger.withdraw(req.context, int(req.elid), amount, "refund", note=note)
+    balance = ledger.withdraw(req.context, elid, amount, "refund", note=note)
     history.record(req.context, row["account"], f"subaccount #{req.elid}: refund {text.show_iso(amount)}"
                    + (f" ({note})" if note else ""))
     return Doc.success(balance=text.show(balance))

@@ -8,7 +8,8 @@ STATES = ("pending", "sending", "done", "failed")
 
 def task(req):
     columns = {"id": "o.id", "created": "o.created", "kind": "o.kind",
-               "target": "coalesce(json_extract(o.payload, '$.to'), json_extract(o.payload, '$.phone'))",
+               "target": "coalesce(json_extract(o.payload, '$.to'), json_extract(o.payload, '$.phone'), "
+                         "json_extract(o.payload, '$.handler') || ' after ' || json_extract(o.payload, '$.func'))",
                "state": "o.state", "attempts": "o.attempts", "next_try": "o.next_try", "done": "o.done",
                "reason": "o.last_error"}
     labels = req.cached("labels", lambda: {"state": {s: Cell(req.msg(f"state_{s}"), (("orig", s),))

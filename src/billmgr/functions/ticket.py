@@ -44,7 +44,8 @@ def ticket_write_account(req):
 
 def ticket_edit(req):
     """The ticket's messages; with sok, a new message (from staff or its client)."""
-    row = req.db.execute("SELECT id, account, subject, status FROM ticket WHERE id = ?", (req.elid,)).fetchone()
+    row = req.db.execute("SELECT id, account, subject, status FROM ticket WHERE id = ?",
+                         (req.int_param("elid"),)).fetchone()
     if row is None or (req.caller.is_client and row[1] != req.caller.account):
         raise errors.missed("ticket", req.elid)
     if req.sok:

@@ -38,7 +38,7 @@ def user(req):
 def _load(req, account):
     where, args = _scope_sql(account)
     row = req.db.execute(f"SELECT u.id, u.account, {', '.join('u.' + f for f in _FIELDS)} FROM user u "
-                         f"WHERE u.id = ? AND {where}", (req.elid, *args)).fetchone()
+                         f"WHERE u.id = ? AND {where}", (req.int_param("elid"), *args)).fetchone()
     if row is None:
         raise errors.missed("user", req.elid)
     return dict(zip(("id", "account") + _FIELDS, row))
@@ -75,8 +75,6 @@ def user_edit(req):
 def user_delete(req):
     where, args = _scope_sql(client_scope(req))
     for elid in req.params.ids():
-        if not elid.isdigit():
-            raise errors.value("elid", elid)
         logins.check_not_self(req, elid)
         req.db.execute(f"DELETE FROM user WHERE id IN (SELECT u.id FROM user u WHERE u.id = ? AND {where})",
                        (elid, *args))

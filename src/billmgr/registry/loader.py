@@ -12,7 +12,8 @@ from pathlib import Path
 from lxml import etree
 
 from ..plugins import external
-from .spec import Column, Field, FunctionSpec, Handler
+from ..validation import integer
+from .spec import MAXLENGTH, MAXLENGTH_DEFAULT, Column, Field, FunctionSpec, Handler
 
 KINDS = ("list", "form", "action")
 LEVELS = ("admin", "user", "public")
@@ -66,11 +67,14 @@ def _field(path, node):
     if check and check not in CHECKS:
         _fail(path, control, f"unknown check {check!r} (known: {', '.join(CHECKS)})")
     maxlength = control.get("maxlength")
-    if maxlength is not None and not maxlength.isdigit():
-        _fail(path, control, "maxlength must be a number")
+    if maxlength is None:
+        maxlength = MAXLENGTH.get(ftype, MAXLENGTH_DEFAULT)
+    else:
+        maxlength = integer(maxlength)
+        if not maxlength:
+            _fail(path, control, "maxlength must be a whole number of characters, at least 1")
     return Field(name=name, type=ftype, required=_yes(control, "required"), check=check,
-                 readonly=_yes(control, "readonly"),
-                 maxlength=int(maxlength) if maxlength else None,
+                 readonly=_yes(control, "readonly"), maxlength=maxlength,
                  choices=tuple(v.get("key") for v in control.iter("val")), private=_yes(control, "private"))
 
 

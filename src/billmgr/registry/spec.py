@@ -2,6 +2,11 @@
 
 from dataclasses import dataclass, field
 
+# characters a field takes when its metadata names no maxlength, by field type:
+# no caller can hand SQL (a LIKE pattern, an index) a value of any size
+MAXLENGTH = {"textarea": 65_536}
+MAXLENGTH_DEFAULT = 1_024
+
 
 @dataclass(frozen=True)
 class Column:
@@ -17,7 +22,7 @@ class Field:
     required: bool = False
     check: str | None = None  # int | email | url | date | datetime | ip | money | phone
     readonly: bool = False
-    maxlength: int | None = None
+    maxlength: int = MAXLENGTH_DEFAULT   # characters; see MAXLENGTH
     choices: tuple = ()       # static select values
     private: bool = False     # a secret (private="yes"): never shown back, logged or echoed
 

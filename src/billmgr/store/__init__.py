@@ -5,6 +5,10 @@ cut; foreign keys on; a busy timeout.  Writers queue on one lock and use
 ``BEGIN IMMEDIATE``; readers take a pooled ``query_only`` connection and see a
 consistent snapshot.  A handler never commits: leaving the ``transaction``
 block commits, an exception rolls everything back.
+
+A write that gets no turn within the writer wait -- another request holds the
+writer, or another process SQLite's write lock -- fails as a ``busy`` error,
+rolled back, which the caller may simply retry.
 """
 
 import queue
@@ -12,10 +16,11 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 
+from .. import errors, files
 from . import migrations
 
-BUSY_TIMEOUT_MS = 10_000
-WRITER_WAIT = BUSY_TIMEOUT_MS / 1000   # seconds a write waits for its turn before it fails
+WRITER_WAIT = 10.0   # seconds a write waits for its turn before it fails (WriterWait)
+_LOCKED = ("database is locked", "database is busy", "database table is locked")
 
 
 def joined(expr, separator=", "):
@@ -23,10 +28,9 @@ def joined(expr, separator=", "):
     return f"group_concat({expr}, '{separator}')"
 
 
-def connect(path, readonly=False):
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                           timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+def connect(path, readonly=False, wait=WRITER_WAIT):
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=wait)
+    conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -35,11 +39,23 @@ def connect(path, readonly=False):
     return conn
 
 
+@contextmanager
+def _busy_is_an_error():
+    """SQLite's "database is locked" (another writer kept the lock past the wait) as a ``busy`` error."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if str(exc).startswith(_LOCKED):
+            raise errors.busy() from None
+        raise
+
+
 class Store:
     def __init__(self, path, writer_wait=WRITER_WAIT):
         self.path = str(path)
         self.writer_wait = writer_wait
-        self._writer = connect(self.path)
+        files.create(self.path)     # private from the start; SQLite would create it 0644
+        self._writer = connect(self.path, wait=writer_wait)
         migrations.apply(self._writer)
         self._write_lock = threading.Lock()
         self._readers = queue.SimpleQueue()
@@ -47,34 +63,36 @@ class Store:
     @contextmanager
     def transaction(self, write=False):
         """A connection inside one transaction, committed only if the block succeeds."""
-        if write:
-            # Bounded, so that a handler holding the writer while it waits for a
-            # write it started elsewhere (mgrctl) fails instead of hanging for ever.
-            if not self._write_lock.acquire(timeout=self.writer_wait):
-                raise sqlite3.OperationalError(f"database is locked: no turn to write within {self.writer_wait:g} s")
-            try:
-                yield from self._run(self._writer, "BEGIN IMMEDIATE")
-            finally:
-                self._write_lock.release()
-        else:
-            conn = self._reader()
-            try:
-                yield from self._run(conn, "BEGIN")
-            finally:
-                self._readers.put(conn)
+        with _busy_is_an_error():
+            if write:
+                # Bounded, so that a handler holding the writer while it waits for a
+                # write it started elsewhere (mgrctl) fails instead of hanging for ever.
+                if not self._write_lock.acquire(timeout=self.writer_wait):
+                    raise errors.busy()
+                try:
+                    yield from self._run(self._writer, "BEGIN IMMEDIATE")
+                finally:
+                    self._write_lock.release()
+            else:
+                conn = self._reader()
+                try:
+                    yield from self._run(conn, "BEGIN")
+                finally:
+                    self._readers.put(conn)
 
     def _reader(self):
         try:
             return self._readers.get_nowait()
         except queue.Empty:
-            return connect(self.path, readonly=True)
+            return connect(self.path, readonly=True, wait=self.writer_wait)
 
     def read_one(self, sql, args=()):
         """The first row of one read-only statement, which is consistent on its own:
         for hot paths that need no transaction around a single lookup."""
         conn = self._reader()
         try:
-            return conn.execute(sql, args).fetchone()
+            with _busy_is_an_error():
+                return conn.execute(sql, args).fetchone()
         finally:
             self._readers.put(conn)
 

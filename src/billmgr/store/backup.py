@@ -9,6 +9,8 @@ held snapshot keeps the backup from restarting after each of them.
 import os
 import sqlite3
 
+from .. import files
+
 STEP_PAGES = 1024
 
 
@@ -29,13 +31,13 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def copy(source, target, progress=lambda done, total: None):
-    """Copy database ``source`` to ``target`` atomically, as a 0600 file in rollback-journal mode.
+def copy(source, target, mode, progress=lambda done, total: None):
+    """Copy database ``source`` to ``target`` atomically, as a file of ``mode`` in rollback-journal mode.
 
     ``progress(done, total)`` is called with page counts after each step.
     """
     partial = f"{target}.partial-{os.getpid()}"
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    os.close(files.open_fd(partial, os.O_WRONLY | os.O_EXCL, mode))
     try:
         src = open_existing(source)
         dst = sqlite3.connect(partial, isolation_level=None)

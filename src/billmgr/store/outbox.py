@@ -2,9 +2,9 @@
 after commit by the daemon's task worker.
 
 A task is pending until delivered (done) or out of attempts (failed, with
-the last reason).  A task claimed for delivery is marked ``sending``; one
-left so by a crash goes back to pending at the next start, so delivery is
-at least once.
+the last reason); some are recorded failed from the start, for staff to
+see.  A task claimed for delivery is marked ``sending``; one left so by a
+crash goes back to pending at the next start, so delivery is at least once.
 """
 
 import json
@@ -18,6 +18,15 @@ LONGEST_RETRY = timedelta(hours=1)
 def enqueue(db, clock, kind, payload):
     db.execute("INSERT INTO outbox (created, kind, payload, next_try) VALUES (?, ?, ?, ?)",
                (clock.stamp(), kind, json.dumps(payload, ensure_ascii=False), clock.stamp()))
+
+
+def record_failed(db, clock, kind, payload, reason):
+    """A task nobody can carry out again but staff must see (a plugin's after-event that
+    failed after commit): failed from the start, with its reason.  Returns its id."""
+    now = clock.stamp()
+    return db.execute("INSERT INTO outbox (created, kind, payload, next_try, state, attempts, last_error, done) "
+                      "VALUES (?, ?, ?, ?, 'failed', 1, ?, ?)",
+                      (now, kind, json.dumps(payload, ensure_ascii=False), now, reason, now)).lastrowid
 
 
 def recover(db):
