@@ -117,7 +117,7 @@ def subaccount_edit(req):
     if req.elid:
         row = _row(req, req.int_param("elid"))
     else:
-        row = _new(req, existing_account(req, req.params.get("plid", "")))
+        row = _new(req, existing_account(req, "plid"))
     if not req.sok:
         return _form(req, row, req.elid)
     for name, column in (("subaccount_project", "project"), ("subaccount_currency", "currency")):
