@@ -43,6 +43,12 @@ CALLS = [
     ["account.edit", "email=dave@example.com", "project=2", "sok=ok"],
     ["accountgroup.edit", "name=VIP", "sok=ok"],
     ["ticket.write.account", "elid=1", "subject=Hello", "message=First ticket", "sok=ok"],
+    ["currency.edit", "elid=48", "active=on", "symbol=BD", "sok=ok"],
+    ["paymethod.edit", "name=Bank transfer", "name_ru=Банковский перевод", "currency=RUB", "commission=2.5",
+     "minamount=10", "allowrefund=on", "sok=ok"],
+    ["subaccount.edit", "plid=1", "creditlimit=100", "allowpostpaid=on", "sok=ok"],
+    ["subaccount.edit", "plid=1", "subaccount_currency=USD", "sok=ok"],
+    ["subaccount.refund", "elid=1", "amount=12.34", "note=cash back", "sok=ok"],
 ]
 
 
