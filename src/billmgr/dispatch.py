@@ -3,20 +3,25 @@ before-events -> handler (python code in one transaction) -> after-events
 -> rendered reply.
 
 Every transport (Unix socket, HTTP) hands its parameters and its idea of
-the caller to ``Dispatcher.handle`` and sends back the Reply it gets.
+the caller to ``Dispatcher.handle`` and sends back the Reply it gets.  A
+Reply is text in hand, or -- for a list too long to hold -- an iterator of
+text chunks read from the request's still open read transaction, which the
+transport sends as they come and then closes.
 """
 
 import logging
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from . import errors, logs, render
 from .auth import Authenticator, switch_user
-from .doc import Doc, ErrorInfo
+from .doc import Doc, ErrorInfo, RowSource
 from .errors import MgrError
 from .listcache import ListCache
 from .params import Params
 from .registry import LANGS
+from .snapshot import Snapshot
 from .validation import validate
 
 log = logging.getLogger("billmgr.request")
@@ -26,11 +31,30 @@ SECRET_PARAMS = frozenset({"passwd", "password", "confirm", "authinfo", "key", "
 
 @dataclass(frozen=True)
 class Reply:
-    body: str
+    chunks: object             # the rendered document: [text], or an iterator of texts (streamed)
     content_type: str
     error: str | None = None   # the error type, when the reply is an error
     caller: str = "-"          # who the call acted as, for access logs
     session: str | None = None  # a session the call opened (func=auth), for the HTTP cookie
+    rows: RowSource | None = None   # what a streamed reply reads from
+
+    @property
+    def streamed(self):
+        return self.rows is not None
+
+    @property
+    def body(self):
+        """The whole text (of a streamed reply too, read to its end)."""
+        try:
+            return "".join(self.chunks)
+        finally:
+            self.close()
+
+    def close(self):
+        """Release what a streamed reply reads from, whether it was sent to its end or not."""
+        if self.rows is not None:
+            self.chunks.close()
+            self.rows.close()
 
 
 @dataclass(frozen=True)
@@ -43,16 +67,18 @@ class View:
 class Request:
     """What a handler sees: parameters, caller, database, language, clock."""
 
-    def __init__(self, params, caller, db, lang, spec, app, registry=None):
+    def __init__(self, params, caller, db, lang, spec, app, snapshot=None):
+        snapshot = snapshot or app.snapshot       # the request's snapshot, not a newer one
         self.params = params
         self.caller = caller
         self.db = db
         self.lang = lang
         self.spec = spec
         self.clock = app.clock
-        self.config = app.config
-        self.registry = registry or app.registry   # the request's snapshot, not a newer one
+        self.config = snapshot.config
+        self.registry = snapshot.registry
         self.auth = app.auth
+        self.store = app.store
 
     @property
     def elid(self):
@@ -75,18 +101,26 @@ def masked(params):
 
 
 class Dispatcher:
-    """Holds the current registry, store, config and clock; turns calls into replies."""
+    """Holds the current snapshot (configuration and registry), the store and
+    the clock; turns calls into replies.  A reload replaces ``snapshot``."""
 
     def __init__(self, registry, store, config, clock):
-        self.registry = registry
+        self.snapshot = Snapshot(1, config, registry)
         self.store = store
-        self.config = config
         self.clock = clock
         self.auth = Authenticator(store, clock)
-        self.cache = ListCache(store.path)
+        self.cache = ListCache(store)
         self.suspended = False
 
-    def runs_inline(self, pairs, registry=None):
+    @property
+    def registry(self):
+        return self.snapshot.registry
+
+    @property
+    def config(self):
+        return self.snapshot.config
+
+    def runs_inline(self, pairs, snapshot=None):
         """Whether a call is a quick core read that may run on the event loop.
 
         Writes (which wait for the writer and for fsync), plugin handlers
@@ -96,35 +130,38 @@ class Dispatcher:
         threads.
         """
         params = Params(pairs)
-        spec = (registry or self.registry).get(params.get("func", ""))
+        spec = (snapshot or self.snapshot).registry.get(params.get("func", ""))
         if spec is None:
             return True
         slow_login = "authinfo" in params and not self.auth.recently_verified(params.get("authinfo"))
         return not (spec.worker or spec.handler.plugin or spec.writes(params) or slow_login)
 
-    def handle(self, pairs, identify, registry=None):
+    def handle(self, pairs, identify, snapshot=None):
         """Run one call given as (name, value) pairs; never raises.
 
         ``identify`` is the transport's way to name the caller: it returns a
-        Caller or raises an ``auth`` MgrError.  ``registry`` is the snapshot
-        ``runs_inline`` decided on, when the caller asked it.
+        Caller or raises an ``auth`` MgrError.  ``snapshot`` is the one
+        ``runs_inline`` decided on, when the caller asked it.  A streamed
+        Reply must be closed by whoever sends it.
         """
         started = time.perf_counter()
         params = Params(pairs)
-        registry = registry or self.registry  # one snapshot for the whole request, even across a reload
+        snapshot = snapshot or self.snapshot  # one snapshot for the whole request, even across a reload
+        registry = snapshot.registry
         func = params.get("func", "")
         lang = params.get("lang") if params.get("lang") in LANGS else "en"
         out = render.resolve(params.get("out"))
         spec = registry.get(func)
-        caller, cache_key = None, None
+        caller, cache_key, reads = None, None, None
         try:
-            caller = self._admit(spec, func, params, identify())
-            cache_key = self._cache_key(registry, spec, params, caller, lang, out)
+            caller = self._admit(snapshot, spec, func, params, identify())
+            cache_key = self._cache_key(snapshot, spec, params, caller, lang, out)
             if cache_key:
-                kept, version = self.cache.get(cache_key)
+                kept = self.cache.get(cache_key)
                 if kept:
-                    return self._reply(kept[0], kept[1], None, func, params, caller, started)
-            doc = self._execute(registry, spec, params, caller, lang)
+                    return self._reply([kept[0]], kept[1], None, func, params, caller, started)
+                tick, reads = self.cache.start(), set()
+            doc = self._execute(snapshot, spec, params, caller, lang, reads)
         except MgrError as exc:
             doc = Doc(error=self._error_info(registry, exc, func, lang))
         except Exception:
@@ -134,64 +171,73 @@ class Dispatcher:
         view = None
         if spec is not None and out in ("devel", "print"):
             view = View(spec.metadata_xml, registry.function_messages(lang, func))
-        content_type, body = render.render(doc, out, view)
-        if cache_key and not doc.error:
-            self.cache.put(cache_key, version, (body, content_type))
-        return self._reply(body, content_type, doc, func, params, caller, started)
+        content_type, chunks = render.chunks(doc, out, view)
+        if cache_key and doc.more is None and not doc.error:
+            self.cache.put(cache_key, tick, reads, chunks[0], content_type)
+        return self._reply(chunks, content_type, doc, func, params, caller, started)
 
     @staticmethod
-    def _reply(body, content_type, doc, func, params, caller, started):
+    def _reply(chunks, content_type, doc, func, params, caller, started):
         error = doc.error.type if doc is not None and doc.error else None
         logs.request(caller.name if caller else "-", func, masked(params), error or "ok",
                      time.perf_counter() - started)
-        return Reply(body, content_type, error, caller.name if caller and caller.name else "-",
-                     doc.session if doc is not None else None)
+        return Reply(chunks, content_type, error, caller.name if caller and caller.name else "-",
+                     doc.session if doc is not None else None, doc.more if doc is not None else None)
 
-    def _cache_key(self, registry, spec, params, caller, lang, out):
+    @staticmethod
+    def _cache_key(snapshot, spec, params, caller, lang, out):
         """What identifies a cacheable reply (see listcache), or None."""
         if spec.kind != "list" or spec.handler.plugin or spec.before or spec.after:
             return None
-        return (id(registry), id(self.config), tuple(params.pairs), caller, lang, out)
+        return (snapshot.version, tuple(params.pairs), caller, lang, out)
 
-    def _caller(self, default, params):
+    def _caller(self, config, default, params):
         """Who the call acts as: its session or authinfo, else the transport's caller; then su."""
-        caller = self.auth.caller(params, default, self.config)
+        caller = self.auth.caller(params, default, config)
         if params.get("su"):
             with self.store.transaction() as db:
                 caller = switch_user(caller, params.get("su"), db)
         return caller
 
-    def _admit(self, spec, func, params, caller):
+    def _admit(self, snapshot, spec, func, params, caller):
         """The caller the call acts as, once it may run: the panel is up, the
         function exists, the caller may call it and the parameters are valid."""
         if self.suspended:
             raise MgrError("access", "panel", "", "msg_error_suspended")
         if spec is None:
             raise MgrError("func", func or "func", func)
-        caller = self._caller(caller, params)
+        caller = self._caller(snapshot.config, caller, params)
         if not caller.may_call(spec):
             raise errors.auth() if caller.level == "public" else errors.access(func)
         validate(spec, params)
         return caller
 
-    def _execute(self, registry, spec, params, caller, lang):
-        req = Request(params, caller, None, lang, spec, self, registry)
+    def _execute(self, snapshot, spec, params, caller, lang, reads=None):
+        req = Request(params, caller, None, lang, spec, self, snapshot)
         for event in spec.before:
             self._call(event, req)
-        doc = self._call(spec.handler, req, write=spec.writes(params)) or Doc(ok=True)
+        doc = self._call(spec.handler, req, write=spec.writes(params), reads=reads) or Doc(ok=True)
         for event in spec.after:
             doc = self._call(event, req, doc) or doc
         if doc.ok:
             doc.tparams = masked(params)
         return doc
 
-    def _call(self, handler, req, *args, write=False):
+    def _call(self, handler, req, *args, write=False, reads=None):
         """Run one handler.  Python code gets its own transaction in ``req.db``;
-        a cgi or xml handler none, so that it may call back through mgrctl."""
+        a cgi or xml handler none, so that it may call back through mgrctl.
+
+        A list that streams keeps its read transaction open: its row source
+        ends it when closed.  ``reads`` collects the tables the handler read.
+        """
         if handler.type != "python":
             return handler.call(req, *args)
-        with self.store.transaction(write=write) as req.db:
-            return handler.call(req, *args)
+        with ExitStack() as stack:
+            req.db = stack.enter_context(self.store.transaction(write=write, reads=reads))
+            doc = handler.call(req, *args)
+            if doc is not None and doc.more is not None:
+                doc.more = RowSource(doc.more, stack.pop_all().close)
+            return doc
 
     @staticmethod
     def _error_info(registry, exc, func, lang):

@@ -67,10 +67,10 @@ DELIVERERS = {"mail": send_mail, "sms": send_sms}
 
 
 class TaskWorker:
-    def __init__(self, store, clock, config):
+    def __init__(self, store, clock, snapshot):
         self.store = store
         self.clock = clock
-        self.config = config          # the server replaces it on reload
+        self.snapshot = snapshot      # () -> the current Snapshot; each round takes one
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="billmgr-tasks", daemon=True)
@@ -98,13 +98,14 @@ class TaskWorker:
             self._wake.clear()
 
     def deliver_due(self):
+        config = self.snapshot().config
         with self.store.transaction(write=True) as db:
             tasks = outbox.claim(db, self.clock)
         for task_id, kind, payload in tasks:
             started = time.perf_counter()
             error, retry = None, True
             try:
-                DELIVERERS[kind](payload, self.config)
+                DELIVERERS[kind](payload, config)
             except DeliveryError as exc:
                 error, retry = str(exc), exc.retry
             except Exception as exc:   # a bad payload must not stop the worker
