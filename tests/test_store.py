@@ -56,24 +56,58 @@ def test_readers_cannot_write(store):
             db.execute("INSERT INTO project (name) VALUES ('Sneaky')")
 
 
-def test_the_list_cache_empties_on_any_commit(tmp_path):
+def test_the_list_cache_keeps_a_reply_until_a_table_it_read_changes(store, tmp_path):
     from billmgr.listcache import ListCache
 
-    store = Store(tmp_path / "billmgr.db")
-    cache = ListCache(tmp_path / "billmgr.db")
-    try:
-        kept, version = cache.get("k")
-        assert kept is None
-        cache.put("k", version, ("body", "text/xml"))
-        assert cache.get("k")[0] == ("body", "text/xml")
-        with sqlite3.connect(tmp_path / "billmgr.db") as outsider:    # not the daemon's own writer
-            outsider.execute("INSERT INTO project (name) VALUES ('Outside')")
-        assert cache.get("k")[0] is None
-        _, version = cache.get("k")
-        with store.transaction(write=True) as db:                      # a change while a reply was computed
-            db.execute("INSERT INTO project (name) VALUES ('Meanwhile')")
-        cache.put("k", version, ("stale", "text/xml"))
-        assert cache.get("k")[0] is None
-    finally:
-        cache.close()
-        store.close()
+    cache = ListCache(store)
+
+    def cached(body="body"):
+        tick, reads = cache.start(), set()
+        with store.transaction(reads=reads) as db:
+            db.execute("SELECT name FROM project WHERE id = ?", (1,)).fetchone()
+        assert reads == {"project"}
+        cache.put("k", tick, reads, body, "text/xml")
+        return cache.get("k")
+
+    assert cached() == ("body", "text/xml")
+    with store.transaction(write=True) as db:                          # a table the reply did not read
+        db.execute("INSERT INTO outbox (created, kind, payload) VALUES ('now', 'mail', '{}')")
+    assert cache.get("k") == ("body", "text/xml")
+    with store.transaction(write=True) as db:                          # one it read
+        db.execute("UPDATE project SET name = 'Renamed' WHERE id = 1")
+    assert cache.get("k") is None
+
+    assert cached() == ("body", "text/xml")
+    with sqlite3.connect(tmp_path / "billmgr.db") as outsider:         # not the daemon's own writer
+        outsider.execute("INSERT INTO outbox (created, kind, payload) VALUES ('now', 'mail', '{}')")
+    assert cache.get("k") is None                                      # an outside commit changes everything
+
+    tick = cache.start()
+    with store.transaction(write=True) as db:                          # a change while a reply was computed
+        db.execute("INSERT INTO project (name) VALUES ('Meanwhile')")
+    cache.put("k", tick, {"project"}, "stale", "text/xml")
+    assert cache.get("k") is None
+
+
+def test_a_commit_names_the_tables_its_triggers_and_cascades_wrote(store):
+    with store.transaction(write=True) as db:
+        db.execute("INSERT INTO account (name, email, project, registration_date) VALUES ('A', 'a@x', 1, 'now')")
+        db.execute("INSERT INTO account_project (account, project) VALUES (1, 1)")
+    tick = store.changes.tick
+    with store.transaction(write=True) as db:
+        db.execute("DELETE FROM account WHERE id = 1")
+    assert store.changes.since({"account_project"}, tick)           # ON DELETE CASCADE
+    assert store.changes.since({"account_name_search"}, tick)       # the substring index's trigger
+    assert not store.changes.since({"outbox", "project"}, tick)
+
+
+def test_the_list_cache_is_bounded_in_bytes(store):
+    from billmgr.listcache import ListCache
+
+    cache = ListCache(store, max_bytes=10_000, max_entry=4_000)
+    for n in range(10):
+        cache.put(n, cache.start(), {"project"}, str(n) * 3_000, "text/xml")
+    kept = [n for n in range(10) if cache.get(n)]
+    assert kept == [7, 8, 9]                    # the least recently used went first
+    cache.put("big", cache.start(), {"project"}, "x" * 5_000, "text/xml")
+    assert cache.get("big") is None             # too big to keep at all

@@ -50,7 +50,7 @@ def account(req):
         stored = filters.saved(req, "account")
         if stored:
             req.params.pairs.extend([("filter", "on"), *stored])
-    return sql_list(req, "account a JOIN project p ON p.id = a.project", _COLUMNS, "a.id",
+    return sql_list(req, "account a", _COLUMNS, "a.id", joins="JOIN project p ON p.id = a.project",
                     filters=_FILTERS, labels=req.cached("labels", lambda: _labels(req)))
 
 
@@ -245,5 +245,5 @@ def account_orders(req):
 def account_currency(req):
     columns = {"id": "c.id", "iso": "c.iso", "name": "c.name",
                "balance": "printf('%.2f', s.balance / 100.0)"}
-    return sql_list(req, "subaccount s JOIN currency c ON c.id = s.currency", columns, "c.iso",
+    return sql_list(req, "subaccount s", columns, "c.iso", joins="JOIN currency c ON c.id = s.currency",
                     where=["s.account = ?"], args=(_of_account(req),))

@@ -15,9 +15,9 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import render
 from ..doc import Doc
 from ..errors import MgrError
-from ..render import xml
 from . import document, process
 from .environment import environment
 
@@ -91,7 +91,7 @@ class Script:
         stdin = b""
         if self.type == "xml":
             current.func, current.lang = req.spec.name, req.lang
-            stdin = xml.render(current).encode()
+            stdin = render.render(current, "xml")[1].encode()
         try:
             status, out, err = process.run(self.path, environment(req, event), os.path.dirname(self.path),
                                            stdin, self.timeout, MAX_OUTPUT)

@@ -5,6 +5,10 @@ cut; foreign keys on; a busy timeout.  Writers queue on one lock and use
 ``BEGIN IMMEDIATE``; readers take a pooled ``query_only`` connection and see a
 consistent snapshot.  A handler never commits: leaving the ``transaction``
 block commits, an exception rolls everything back.
+
+The store also knows which tables each commit wrote (``changes``, for
+caches) and which tables a read transaction read (``transaction(reads=)``),
+and offers substring search over the columns indexed for it (``search``).
 """
 
 import queue
@@ -13,14 +17,19 @@ import threading
 from contextlib import contextmanager
 
 from . import migrations
+from .changes import Changes
+from .search import Search
 
 BUSY_TIMEOUT_MS = 10_000
 WRITER_WAIT = BUSY_TIMEOUT_MS / 1000   # seconds a write waits for its turn before it fails
 
 
-def connect(path, readonly=False):
+_WRITES = {sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE}
+
+
+def connect(path, readonly=False, cached_statements=128):
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                           timeout=BUSY_TIMEOUT_MS / 1000)
+                           timeout=BUSY_TIMEOUT_MS / 1000, cached_statements=cached_statements)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
@@ -30,33 +39,121 @@ def connect(path, readonly=False):
     return conn
 
 
+class _Reading:
+    """A reader connection that adds the tables each statement reads to ``tables``."""
+
+    __slots__ = ("_conn", "_tables_of", "tables")
+
+    def __init__(self, conn, tables_of, tables):
+        self._conn, self._tables_of, self.tables = conn, tables_of, tables
+
+    def execute(self, sql, args=()):
+        self.tables |= self._tables_of(sql, args)
+        return self._conn.execute(sql, args)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
 class Store:
     def __init__(self, path, writer_wait=WRITER_WAIT):
         self.path = str(path)
         self.writer_wait = writer_wait
-        self._writer = connect(self.path)
+        # No statement cache on the writer: its authorizer, which names the
+        # tables a commit wrote, runs when a statement is prepared.
+        self._writer = connect(self.path, cached_statements=0)
         migrations.apply(self._writer)
+        self.search = Search(self._writer)
+        self.changes = Changes()
+        self._written = set()
+        self._writer.set_authorizer(self._note_write)
         self._write_lock = threading.Lock()
         self._readers = queue.SimpleQueue()
+        self._probe = connect(self.path, readonly=True, cached_statements=0)   # tables_read's
+        self._probe_lock = threading.Lock()
+        self._read_by = {}         # SQL text -> the tables it reads
+        self._seen_version = self._writer.execute("PRAGMA data_version").fetchone()[0]
+        self._watched_version = self._probe.execute("PRAGMA data_version").fetchone()[0]
+
+    def _note_write(self, action, table, _column, _db, _trigger):
+        if action in _WRITES:
+            self._written.add(table)
+        return sqlite3.SQLITE_OK
 
     @contextmanager
-    def transaction(self, write=False):
-        """A connection inside one transaction, committed only if the block succeeds."""
+    def transaction(self, write=False, reads=None):
+        """A connection inside one transaction, committed only if the block succeeds.
+
+        A read transaction given a set as ``reads`` adds to it the name of
+        every table its statements read.
+        """
         if write:
             # Bounded, so that a handler holding the writer while it waits for a
             # write it started elsewhere (mgrctl) fails instead of hanging for ever.
             if not self._write_lock.acquire(timeout=self.writer_wait):
                 raise sqlite3.OperationalError(f"database is locked: no turn to write within {self.writer_wait:g} s")
             try:
+                self._written.clear()
                 yield from self._run(self._writer, "BEGIN IMMEDIATE")
+                if self._written:
+                    self.changes.wrote(self._written)
             finally:
                 self._write_lock.release()
         else:
             conn = self._reader()
             try:
-                yield from self._run(conn, "BEGIN")
+                yield from self._run(conn, "BEGIN", None if reads is None else _Reading(conn, self.tables_read, reads))
             finally:
                 self._readers.put(conn)
+
+    def tables_read(self, sql, args=()):
+        """The tables statement ``sql`` reads, learnt once per SQL text from an
+        authorizer while preparing it (EXPLAIN runs nothing)."""
+        try:
+            return self._read_by[sql]
+        except KeyError:
+            pass
+        tables = set()
+
+        def note(action, table, _column, _db, _trigger):
+            if action == sqlite3.SQLITE_READ and table:
+                tables.add(table)
+            return sqlite3.SQLITE_OK
+
+        with self._probe_lock:
+            self._probe.set_authorizer(note)
+            try:
+                self._probe.execute(f"EXPLAIN {sql}", args).fetchall()
+            finally:
+                self._probe.set_authorizer(None)
+        if len(self._read_by) > 10_000:     # SQL made per object, in case a handler inlines ids
+            self._read_by.clear()
+        self._read_by[sql] = tables = frozenset(tables)
+        return tables
+
+    def notice_outside_commits(self):
+        """Count a commit by another process (an admin's sqlite3) as a change of every table.
+
+        ``data_version`` on a connection of our own moves with every commit,
+        ours included; on the writer it moves only with the commits of
+        other connections.  While our writer is busy it cannot be asked, and
+        any move counts as outside.
+        """
+        with self._probe_lock:
+            version = self._probe.execute("PRAGMA data_version").fetchone()[0]
+            if version == self._watched_version:
+                return
+            self._watched_version = version
+        if not self._write_lock.acquire(blocking=False):
+            self.changes.wrote_everything()
+            return
+        try:
+            seen = self._writer.execute("PRAGMA data_version").fetchone()[0]
+            if seen != self._seen_version:
+                self._seen_version = seen
+                self.changes.wrote_everything()
+        finally:
+            self._write_lock.release()
 
     def _reader(self):
         try:
@@ -74,10 +171,10 @@ class Store:
             self._readers.put(conn)
 
     @staticmethod
-    def _run(conn, begin):
+    def _run(conn, begin, shown=None):
         conn.execute(begin)
         try:
-            yield conn
+            yield conn if shown is None else shown
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -89,6 +186,8 @@ class Store:
     def close(self):
         with self._write_lock:
             self._writer.close()
+        with self._probe_lock:
+            self._probe.close()
         while True:
             try:
                 self._readers.get_nowait().close()
