@@ -202,6 +202,12 @@ async def _read_body(receive, headers, timeout):
     return body
 
 
+async def _disconnect(receive):
+    """Return when the client has gone away."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 class Api:
     """The ASGI application: one call per request."""
 
@@ -260,7 +266,7 @@ class Api:
     async def _stream(self, reply, receive, send, head_only):
         """Send a streamed reply chunk by chunk; ``send`` waits while the transport is full."""
         loop = asyncio.get_running_loop()
-        gone = asyncio.ensure_future(receive())    # the request is read: what comes next is a disconnect
+        gone = asyncio.ensure_future(_disconnect(receive))
         chunks = iter(reply.chunks)
         try:
             while not head_only and not gone.done():
