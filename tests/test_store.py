@@ -62,9 +62,10 @@ def test_the_list_cache_keeps_a_reply_until_a_table_it_read_changes(store, tmp_p
     cache = ListCache(store)
 
     def cached(body="body"):
-        tick, reads = cache.start(), set()
-        with store.transaction(reads=reads) as db:
+        tick, statements = cache.start(), []
+        with store.transaction(statements=statements) as db:
             db.execute("SELECT name FROM project WHERE id = ?", (1,)).fetchone()
+        reads = store.tables_read(statements)
         assert reads == {"project"}
         cache.put("k", tick, reads, body, "text/xml")
         return cache.get("k")

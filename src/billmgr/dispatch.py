@@ -152,7 +152,7 @@ class Dispatcher:
         lang = params.get("lang") if params.get("lang") in LANGS else "en"
         out = render.resolve(params.get("out"))
         spec = registry.get(func)
-        caller, cache_key, reads = None, None, None
+        caller, cache_key, statements = None, None, None
         try:
             caller = self._admit(snapshot, spec, func, params, identify())
             cache_key = self._cache_key(snapshot, spec, params, caller, lang, out)
@@ -160,8 +160,8 @@ class Dispatcher:
                 kept = self.cache.get(cache_key)
                 if kept:
                     return self._reply([kept[0]], kept[1], None, func, params, caller, started)
-                tick, reads = self.cache.start(), set()
-            doc = self._execute(snapshot, spec, params, caller, lang, reads)
+                tick, statements = self.cache.start(), []
+            doc = self._execute(snapshot, spec, params, caller, lang, statements)
         except MgrError as exc:
             doc = Doc(error=self._error_info(registry, exc, func, lang))
         except Exception:
@@ -173,7 +173,7 @@ class Dispatcher:
             view = View(spec.metadata_xml, registry.function_messages(lang, func))
         content_type, chunks = render.chunks(doc, out, view)
         if cache_key and doc.more is None and not doc.error:
-            self.cache.put(cache_key, tick, reads, chunks[0], content_type)
+            self.cache.put(cache_key, tick, self.store.tables_read(statements), chunks[0], content_type)
         return self._reply(chunks, content_type, doc, func, params, caller, started)
 
     @staticmethod
@@ -212,28 +212,29 @@ class Dispatcher:
         validate(spec, params)
         return caller
 
-    def _execute(self, snapshot, spec, params, caller, lang, reads=None):
+    def _execute(self, snapshot, spec, params, caller, lang, statements=None):
         req = Request(params, caller, None, lang, spec, self, snapshot)
         for event in spec.before:
             self._call(event, req)
-        doc = self._call(spec.handler, req, write=spec.writes(params), reads=reads) or Doc(ok=True)
+        doc = self._call(spec.handler, req, write=spec.writes(params), statements=statements) or Doc(ok=True)
         for event in spec.after:
             doc = self._call(event, req, doc) or doc
         if doc.ok:
             doc.tparams = masked(params)
         return doc
 
-    def _call(self, handler, req, *args, write=False, reads=None):
+    def _call(self, handler, req, *args, write=False, statements=None):
         """Run one handler.  Python code gets its own transaction in ``req.db``;
         a cgi or xml handler none, so that it may call back through mgrctl.
 
         A list that streams keeps its read transaction open: its row source
-        ends it when closed.  ``reads`` collects the tables the handler read.
+        ends it when closed.  ``statements`` collects the SQL the handler ran
+        (see Store.tables_read).
         """
         if handler.type != "python":
             return handler.call(req, *args)
         with ExitStack() as stack:
-            req.db = stack.enter_context(self.store.transaction(write=write, reads=reads))
+            req.db = stack.enter_context(self.store.transaction(write=write, statements=statements))
             doc = handler.call(req, *args)
             if doc is not None and doc.more is not None:
                 doc.more = RowSource(doc.more, stack.pop_all().close)

@@ -3,7 +3,7 @@
 Panels, plugins and monitoring poll the same lists over and over, and
 between two changes of the tables a list reads the answer is the same, so
 it is rendered once.  An entry remembers the tables its reply read (the
-store records them: ``Store.transaction(reads=)``) and the store's change
+store records them: ``Store.tables_read``) and the store's change
 tick from before its transaction began; it is good while none of those
 tables changed since (``Store.changes``).  So a commit to ``outbox`` leaves
 the cached ``account`` lists alone, and a reply computed across a change of

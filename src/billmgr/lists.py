@@ -134,32 +134,42 @@ def sql_list(req, source, columns, key, filters=None, where=(), args=(), labels=
     where_sql = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     order = _order(req, columns, key)
     names = req.spec.column_names
-    total = req.db.execute(f"SELECT count(*) FROM {source}{where_sql}", bound).fetchone()[0]
+    select = ", ".join(f"{columns[name]} AS c{i}" for i, name in enumerate(names))
+    cells = ", ".join(f"coalesce(CAST(c{i} AS TEXT), '')" for i in range(len(names)))
+
+    def page_sql(order):
+        return f"SELECT {select} FROM {source} {joins}{where_sql} ORDER BY {_order_by(order)} LIMIT ? OFFSET ?"
+
+    def rows_sql(order):
+        # One statement, one step: the rows come back as a single JSON array,
+        # so the GIL is released once per list rather than once per row.
+        return f"SELECT json_group_array(json_array({cells})) FROM ({page_sql(order)})"
+
+    count_sql = f"SELECT count(*) FROM {source}{where_sql}"
     per_page = int(req.params.get("p_cnt") or 0)
     page = int(req.params.get("p_num") or 1) if per_page else 1
     offset = (page - 1) * per_page
+    rows = None
+    if offset:
+        total = req.db.execute(count_sql, bound).fetchone()[0]
+    else:      # the first page, the usual call: counted and read in one statement
+        total, rows_json = req.db.execute(f"SELECT ({count_sql}), ({rows_sql(order)})",
+                                          bound + bound + [min(per_page or BATCH, BATCH), 0]).fetchone()
+        rows = json.loads(rows_json)
     count = max(0, min(per_page or total, total - offset))
     listing = {"columns": names, "total": total, "page": page, "per_page": per_page or max(total, 1),
                "labels": labels}
-    if not count:
-        return Doc.listing(rows=[], **listing)
-    backwards = count <= BATCH and offset + count / 2 > total / 2
-    if backwards:        # read from the far end, where the page is near
-        order, offset = _reversed(order), total - offset - count
-    select = ", ".join(f"{columns[name]} AS c{i}" for i, name in enumerate(names))
-    page_sql = f"SELECT {select} FROM {source} {joins}{where_sql} ORDER BY {_order_by(order)} LIMIT ? OFFSET ?"
-    bound += [count, offset]
-    cells = ", ".join(f"coalesce(CAST(c{i} AS TEXT), '')" for i in range(len(names)))
     if count > BATCH:
-        cursor = req.db.execute(f"SELECT {cells} FROM ({page_sql})", bound)
+        cursor = req.db.execute(f"SELECT {cells} FROM ({page_sql(order)})", bound + [count, offset])
         return Doc.listing(rows=[], more=_batches(cursor), **listing)
-    # One statement, one step: the rows come back as a single JSON array, so
-    # the GIL is released once per list rather than once per row.
-    rows = json.loads(req.db.execute(f"SELECT json_group_array(json_array({cells})) FROM ({page_sql})",
-                                     bound).fetchone()[0])
-    if backwards:
-        rows.reverse()
-    return Doc.listing(rows=rows, **listing)
+    if rows is None and count:
+        if offset + count / 2 > total / 2:     # nearer the end: read from there, the mirrored offset
+            rows = json.loads(req.db.execute(rows_sql(_reversed(order)),
+                                             bound + [count, total - offset - count]).fetchone()[0])
+            rows.reverse()
+        else:
+            rows = json.loads(req.db.execute(rows_sql(order), bound + [count, offset]).fetchone()[0])
+    return Doc.listing(rows=rows or [], **listing)
 
 
 def _batches(cursor):

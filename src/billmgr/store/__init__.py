@@ -7,8 +7,9 @@ consistent snapshot.  A handler never commits: leaving the ``transaction``
 block commits, an exception rolls everything back.
 
 The store also knows which tables each commit wrote (``changes``, for
-caches) and which tables a read transaction read (``transaction(reads=)``),
-and offers substring search over the columns indexed for it (``search``).
+caches) and which tables a read transaction read (``transaction(statements=)``
+and ``tables_read``), and offers substring search over the columns indexed
+for it (``search``).
 """
 
 import queue
@@ -27,7 +28,7 @@ WRITER_WAIT = BUSY_TIMEOUT_MS / 1000   # seconds a write waits for its turn befo
 _WRITES = {sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE}
 
 
-def connect(path, readonly=False, cached_statements=128):
+def connect(path, readonly=False, cached_statements=256):
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                            timeout=BUSY_TIMEOUT_MS / 1000, cached_statements=cached_statements)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -39,17 +40,21 @@ def connect(path, readonly=False, cached_statements=128):
     return conn
 
 
-class _Reading:
-    """A reader connection that adds the tables each statement reads to ``tables``."""
+class _Recording:
+    """A connection that notes the SQL text of every statement run through it."""
 
-    __slots__ = ("_conn", "_tables_of", "tables")
+    __slots__ = ("_conn", "statements")
 
-    def __init__(self, conn, tables_of, tables):
-        self._conn, self._tables_of, self.tables = conn, tables_of, tables
+    def __init__(self, conn, statements):
+        self._conn, self.statements = conn, statements
 
     def execute(self, sql, args=()):
-        self.tables |= self._tables_of(sql, args)
+        self.statements.append(sql)
         return self._conn.execute(sql, args)
+
+    def executemany(self, sql, args):
+        self.statements.append(sql)
+        return self._conn.executemany(sql, args)
 
     def __getattr__(self, name):
         return getattr(self._conn, name)
@@ -59,33 +64,26 @@ class Store:
     def __init__(self, path, writer_wait=WRITER_WAIT):
         self.path = str(path)
         self.writer_wait = writer_wait
-        # No statement cache on the writer: its authorizer, which names the
-        # tables a commit wrote, runs when a statement is prepared.
-        self._writer = connect(self.path, cached_statements=0)
+        self._writer = connect(self.path)
         migrations.apply(self._writer)
         self.search = Search(self._writer)
         self.changes = Changes()
-        self._written = set()
-        self._writer.set_authorizer(self._note_write)
         self._write_lock = threading.Lock()
         self._readers = queue.SimpleQueue()
-        self._probe = connect(self.path, readonly=True, cached_statements=0)   # tables_read's
+        self._probe = connect(self.path, readonly=True, cached_statements=0)   # for _tables and data_version
         self._probe_lock = threading.Lock()
-        self._read_by = {}         # SQL text -> the tables it reads
+        self._tables_of = {}       # SQL text -> (tables it reads, tables it writes)
         self._seen_version = self._writer.execute("PRAGMA data_version").fetchone()[0]
         self._watched_version = self._probe.execute("PRAGMA data_version").fetchone()[0]
 
-    def _note_write(self, action, table, _column, _db, _trigger):
-        if action in _WRITES:
-            self._written.add(table)
-        return sqlite3.SQLITE_OK
-
     @contextmanager
-    def transaction(self, write=False, reads=None):
+    def transaction(self, write=False, statements=None):
         """A connection inside one transaction, committed only if the block succeeds.
 
-        A read transaction given a set as ``reads`` adds to it the name of
-        every table its statements read.
+        The SQL text of every statement a read transaction runs is added to
+        the list ``statements``, when one is given (see ``tables_read``).  A
+        write transaction always notes them: its commit tells ``changes``
+        which tables it wrote.
         """
         if write:
             # Bounded, so that a handler holding the writer while it waits for a
@@ -93,43 +91,52 @@ class Store:
             if not self._write_lock.acquire(timeout=self.writer_wait):
                 raise sqlite3.OperationalError(f"database is locked: no turn to write within {self.writer_wait:g} s")
             try:
-                self._written.clear()
-                yield from self._run(self._writer, "BEGIN IMMEDIATE")
-                if self._written:
-                    self.changes.wrote(self._written)
+                written = []
+                yield from self._run(self._writer, "BEGIN IMMEDIATE", _Recording(self._writer, written))
+                if written:
+                    self.changes.wrote(set().union(*(self._tables(sql)[1] for sql in set(written))))
             finally:
                 self._write_lock.release()
         else:
             conn = self._reader()
             try:
-                yield from self._run(conn, "BEGIN", None if reads is None else _Reading(conn, self.tables_read, reads))
+                yield from self._run(conn, "BEGIN", None if statements is None else _Recording(conn, statements))
             finally:
                 self._readers.put(conn)
 
-    def tables_read(self, sql, args=()):
-        """The tables statement ``sql`` reads, learnt once per SQL text from an
-        authorizer while preparing it (EXPLAIN runs nothing)."""
+    def tables_read(self, statements):
+        """The tables the SQL texts ``statements`` read."""
+        return set().union(*(self._tables(sql)[0] for sql in set(statements)))
+
+    def _tables(self, sql):
+        """(tables read, tables written) by statement ``sql``, with its triggers and
+        foreign-key cascades: learnt once per SQL text from an authorizer while
+        SQLite prepares it (on a connection of its own: nothing runs)."""
         try:
-            return self._read_by[sql]
+            return self._tables_of[sql]
         except KeyError:
             pass
-        tables = set()
+        read, written = set(), set()
 
         def note(action, table, _column, _db, _trigger):
             if action == sqlite3.SQLITE_READ and table:
-                tables.add(table)
+                read.add(table)
+            elif action in _WRITES:
+                written.add(table)
             return sqlite3.SQLITE_OK
 
         with self._probe_lock:
             self._probe.set_authorizer(note)
             try:
-                self._probe.execute(f"EXPLAIN {sql}", args).fetchall()
+                self._probe.execute(f"EXPLAIN {sql}")
+            except sqlite3.ProgrammingError:
+                pass               # no values bound: the statement was prepared all the same
             finally:
                 self._probe.set_authorizer(None)
-        if len(self._read_by) > 10_000:     # SQL made per object, in case a handler inlines ids
-            self._read_by.clear()
-        self._read_by[sql] = tables = frozenset(tables)
-        return tables
+        if len(self._tables_of) > 10_000:     # SQL made per object, in case a handler inlines ids
+            self._tables_of.clear()
+        self._tables_of[sql] = found = (frozenset(read), frozenset(written))
+        return found
 
     def notice_outside_commits(self):
         """Count a commit by another process (an admin's sqlite3) as a change of every table.
