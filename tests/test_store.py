@@ -1,6 +1,7 @@
 """The SQLite store: durable settings, migrations, and all-or-nothing transactions."""
 
 import sqlite3
+import time
 
 import pytest
 
@@ -112,3 +113,31 @@ def test_the_list_cache_is_bounded_in_bytes(store):
     assert kept == [7, 8, 9]                    # the least recently used went first
     cache.put("big", cache.start(), {"project"}, "x" * 5_000, "text/xml")
     assert cache.get("big") is None             # too big to keep at all
+
+
+def test_finished_tasks_are_removed_after_the_retention_period(tmp_path):
+    from datetime import datetime, timedelta
+
+    from conftest import Daemon
+
+    d = Daemon(tmp_path, "OutboxRetention 7\n")
+    Store(d.db).close()
+
+    def ago(days):
+        return (datetime.now() - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+
+    with sqlite3.connect(d.db) as db:
+        db.executemany("INSERT INTO outbox (created, kind, payload, state, done, next_try) "
+                       "VALUES (?, 'mail', '{}', ?, ?, '9999')",       # the pending one is not due yet
+                       [(ago(30), "done", ago(30)), (ago(9), "failed", ago(8)), (ago(2), "done", ago(1)),
+                        (ago(30), "pending", "")])
+    d.start()
+    try:
+        deadline = time.monotonic() + 20
+        while d.call("task", out="sjson")["p_elems"]["$"] != "2":
+            assert time.monotonic() < deadline, "old finished tasks were not removed"
+            time.sleep(0.05)
+        states = {e["state"]["$orig"] for e in d.call("task", out="sjson")["elem"]}
+        assert states == {"done", "pending"}
+    finally:
+        d.stop()

@@ -24,7 +24,7 @@ _INSIDE_DATA = {"db": "billmgr.db", "socket": "billmgr.sock", "log": "billmgr.lo
 _FIELDS = ("source",) + PATHS + (
     "http_listen", "restrict_authinfo", "restrict_authinfo_range", "trusted_proxy",
     "smtp_server", "mail_from", "local_admins", "log_level", "test_clock", "require_conditions_agree",
-    "sms_gateway", "public_url", "http_timeout")
+    "sms_gateway", "public_url", "http_timeout", "outbox_retention")
 
 
 class ConfigError(Exception):
@@ -54,7 +54,8 @@ class Config(namedtuple("Config", _FIELDS)):
         settings = dict(http_listen=(), restrict_authinfo=False, restrict_authinfo_range=(),
                         trusted_proxy=(), smtp_server=None, mail_from=None, local_admins=(),
                         log_level="info", test_clock=False, require_conditions_agree=False,
-                        sms_gateway=None, public_url="https://localhost:1500/billmgr", http_timeout=30)
+                        sms_gateway=None, public_url="https://localhost:1500/billmgr", http_timeout=30,
+                        outbox_retention=30)
         settings.update(values)
         settings.setdefault("certificate", None)
         settings.setdefault("key", None)
@@ -96,6 +97,12 @@ def _seconds(text):
     return int(text)
 
 
+def _days(text):
+    if not text.isdigit() or not 0 < int(text) <= 3650:
+        raise ValueError("expected whole days, 1 to 3650")
+    return int(text)
+
+
 def _plain_name(text):
     if "/" in text or text.startswith("."):
         raise ValueError("expected the name of an executable in the addon directory")
@@ -126,6 +133,7 @@ SETTINGS = {
     "SmsGateway": ("sms_gateway", _plain_name, False),
     "HttpTimeout": ("http_timeout", _seconds, False),
     "PublicUrl": ("public_url", _url, False),
+    "OutboxRetention": ("outbox_retention", _days, False),
 }
 
 

@@ -2,7 +2,8 @@
 
 It runs on its own thread, wakes every second (or when poked after a
 commit) and delivers due tasks outside any transaction, recording each
-attempt in a short one of its own.
+attempt in a short one of its own.  Once an hour (of the daemon's clock) it
+removes the tasks finished longer ago than ``OutboxRetention`` days.
 """
 
 import logging
@@ -10,6 +11,7 @@ import smtplib
 import subprocess
 import threading
 import time
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -20,6 +22,7 @@ log = logging.getLogger("billmgr.worker")
 
 SMTP_TIMEOUT = 30
 GATEWAY_TIMEOUT = 30
+PURGE_EVERY = timedelta(hours=1)
 
 
 class DeliveryError(Exception):
@@ -71,6 +74,7 @@ class TaskWorker:
         self.store = store
         self.clock = clock
         self.snapshot = snapshot      # () -> the current Snapshot; each round takes one
+        self._next_purge = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="billmgr-tasks", daemon=True)
@@ -99,6 +103,12 @@ class TaskWorker:
 
     def deliver_due(self):
         config = self.snapshot().config
+        if self._next_purge is None or self.clock.now() >= self._next_purge:
+            with self.store.transaction(write=True) as db:
+                removed = outbox.purge(db, self.clock, config.outbox_retention)
+            if removed:
+                log.info("removed %d tasks finished over %d days ago", removed, config.outbox_retention)
+            self._next_purge = self.clock.now() + PURGE_EVERY
         with self.store.transaction(write=True) as db:
             tasks = outbox.claim(db, self.clock)
         for task_id, kind, payload in tasks:
