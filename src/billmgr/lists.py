@@ -54,13 +54,19 @@ class Filter:
     substring: str | None = None       # the column a "contains" filter searches, for the substring index
 
 
-def _like_pattern(text):
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def _like(text):
+    """``text`` as a LIKE pattern that matches it literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def contains(expr):
-    """A case-insensitive substring filter on ``expr``."""
-    return Filter(f"{expr} LIKE ? ESCAPE '\\'", _like_pattern, expr)
+    """A case-insensitive substring filter on ``expr`` (served by a substring index where there is one)."""
+    return Filter(f"{expr} LIKE ? ESCAPE '\\'", lambda text: f"%{_like(text)}%", expr)
+
+
+def matches(expr):
+    """A case-insensitive whole-value filter on ``expr`` in which ``*`` stands for any text."""
+    return Filter(f"{expr} LIKE ? ESCAPE '\\'", lambda text: _like(text).replace("*", "%"))
 
 
 def equals(expr):
