@@ -45,6 +45,8 @@ class Reply:
     @property
     def body(self):
         """The whole text (of a streamed reply too, read to its end)."""
+        if self.rows is None:
+            return "".join(self.chunks)
         try:
             return "".join(self.chunks)
         finally:

@@ -43,15 +43,19 @@ class ListCache:
     def get(self, key):
         """(body, content type) of a reply still good, or None."""
         self._store.notice_outside_commits()
+        now = self._store.changes.tick
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if self._store.changes.since(entry[2], entry[3]):
+            body, content_type, tables, tick, size = entry
+            if self._store.changes.since(tables, tick):
                 self._drop(key)
                 return None
+            if tick < now:     # still true now: later checks need look only at changes after this one
+                self._entries[key] = (body, content_type, tables, now, size)
             self._entries.move_to_end(key)
-            return entry[0], entry[1]
+            return body, content_type
 
     def put(self, key, tick, tables, body, content_type):
         """Keep a reply read from ``tables`` in a transaction begun after ``tick``,

@@ -70,11 +70,14 @@ class Store:
         self.changes = Changes()
         self._write_lock = threading.Lock()
         self._readers = queue.SimpleQueue()
-        self._probe = connect(self.path, readonly=True, cached_statements=0)   # for _tables and data_version
+        # _tables prepares each SQL text once with an authorizer: no statement cache there
+        self._probe = connect(self.path, readonly=True, cached_statements=0)
         self._probe_lock = threading.Lock()
         self._tables_of = {}       # SQL text -> (tables it reads, tables it writes)
+        self._watch = connect(self.path, readonly=True)     # sees every commit's data_version
+        self._watch_lock = threading.Lock()
         self._seen_version = self._writer.execute("PRAGMA data_version").fetchone()[0]
-        self._watched_version = self._probe.execute("PRAGMA data_version").fetchone()[0]
+        self._watched_version = self._watch.execute("PRAGMA data_version").fetchone()[0]
 
     @contextmanager
     def transaction(self, write=False, statements=None):
@@ -146,8 +149,8 @@ class Store:
         other connections.  While our writer is busy it cannot be asked, and
         any move counts as outside.
         """
-        with self._probe_lock:
-            version = self._probe.execute("PRAGMA data_version").fetchone()[0]
+        with self._watch_lock:
+            version = self._watch.execute("PRAGMA data_version").fetchone()[0]
             if version == self._watched_version:
                 return
             self._watched_version = version
@@ -195,6 +198,8 @@ class Store:
             self._writer.close()
         with self._probe_lock:
             self._probe.close()
+        with self._watch_lock:
+            self._watch.close()
         while True:
             try:
                 self._readers.get_nowait().close()

@@ -34,6 +34,8 @@ class Changes:
 
     def since(self, tables, tick):
         """Whether any of ``tables`` changed after ``tick``."""
+        if tick >= self.tick:        # nothing at all did: the usual answer to a poll
+            return False
         if self._everything > tick:
             return True
         changed = self._changed
