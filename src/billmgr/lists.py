@@ -40,6 +40,7 @@ JSON array, one step per list rather than one per row.
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import errors
 from .doc import Doc
@@ -73,6 +74,7 @@ def equals(expr):
     return Filter(f"{expr} = ?")
 
 
+@lru_cache(maxsize=256)
 def _terms(order):
     """``"t.updated DESC, t.id"`` as ((expression, descending), ...)."""
     terms = []
@@ -82,7 +84,7 @@ def _terms(order):
             terms.append((expr, direction.upper() == "DESC"))
         else:
             terms.append((term.strip(), False))
-    return terms
+    return tuple(terms)
 
 
 def _order(req, columns, key):
@@ -98,12 +100,19 @@ def _order(req, columns, key):
     if direction not in ("asc", "desc"):
         raise errors.value("p_order", direction)
     collate = " COLLATE NOCASE" if column.sort == "alpha" else ""
-    terms = [(columns[name] + collate, False)] + terms
+    terms = ((columns[name] + collate, False),) + terms
     return _reversed(terms) if direction == "desc" else terms
 
 
 def _reversed(terms):
-    return [(expr, not descending) for expr, descending in terms]
+    return tuple((expr, not descending) for expr, descending in terms)
+
+
+@lru_cache(maxsize=256)
+def _select(expressions):
+    """The select list of the columns' SQL ``expressions``, and each cell as text ('' for NULL)."""
+    return (", ".join(f"{sql} AS c{i}" for i, sql in enumerate(expressions)),
+            ", ".join(f"coalesce(CAST(c{i} AS TEXT), '')" for i in range(len(expressions))))
 
 
 def _order_by(terms):
@@ -140,8 +149,7 @@ def sql_list(req, source, columns, key, filters=None, where=(), args=(), labels=
     where_sql = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     order = _order(req, columns, key)
     names = req.spec.column_names
-    select = ", ".join(f"{columns[name]} AS c{i}" for i, name in enumerate(names))
-    cells = ", ".join(f"coalesce(CAST(c{i} AS TEXT), '')" for i in range(len(names)))
+    select, cells = _select(tuple(map(columns.__getitem__, names)))
 
     def page_sql(order):
         return f"SELECT {select} FROM {source} {joins}{where_sql} ORDER BY {_order_by(order)} LIMIT ? OFFSET ?"
