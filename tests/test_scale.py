@@ -98,3 +98,43 @@ def test_last_pages_sorts_and_filters_are_right_at_scale(big):
     assert [e["id"]["$"] for e in found["elem"]] == ["4242"]
     common = big.call("account", "filter=on", "email=example1", "p_cnt=5")     # in most rows: scanned
     assert int(common["p_elems"]["$"]) == sum(1 for n in range(1, CLIENTS + 1) if "example1" in f"example{n % 97}")
+
+
+BIG_LISTS = ("account", "ticket", "task")     # the lists that grow with the clients, unscoped
+JOINED = {("account", "project"), ("ticket", "account")}   # columns of a joined table: their sorts sort
+
+
+def test_every_order_of_the_big_lists_reads_an_index(tmp_path):
+    """Each sort (both ways) and the default order of each list that grows with
+    the clients reads rows in order from an index: no sorting of the whole table."""
+    from billmgr.auth import Caller
+    from billmgr.clock import Clock
+    from billmgr.config import Config
+    from billmgr.dispatch import Dispatcher, Request
+    from billmgr.params import Params
+    from billmgr.registry import Registry
+    from billmgr.store import Store
+
+    add_clients(str(tmp_path / "billmgr.db"), 2000)
+    store = Store(tmp_path / "billmgr.db")
+    dispatcher = Dispatcher(Registry.load(), store, Config.make(data=str(tmp_path)), Clock())
+    db = sqlite3.connect(tmp_path / "billmgr.db", isolation_level=None)
+    traced = []
+    db.set_trace_callback(traced.append)
+    try:
+        for func in BIG_LISTS:
+            spec = dispatcher.registry.get(func)
+            orders = [[]] + [[("p_sort", c.name), ("p_order", way)] for c in spec.columns
+                             if c.sort and (func, c.name) not in JOINED for way in ("asc", "desc")]
+            for order in orders:
+                for page in ("1", "3", "40"):    # the last pages are read backwards
+                    params = Params([("func", func), ("p_cnt", "50"), ("p_num", page), *order])
+                    req = Request(params, Caller("root", "admin", superuser=True), db, "en", spec, dispatcher)
+                    traced.clear()
+                    spec.handler.call(req)
+                    for sql in (s for s in traced if "ORDER BY" in s):
+                        plan = " / ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+                        assert "TEMP B-TREE" not in plan, (func, order, page, plan)
+    finally:
+        db.close()
+        store.close()

@@ -12,10 +12,10 @@ A handler describes its list and this module does the rest::
   add or remove rows.  ``where``, ``args`` and the filters name columns of
   the source only, so the rows are counted on the source alone.
 - ``columns`` gives the SQL expression behind each column of the metadata;
-  ``key`` the default order, unique (it ends with the id), e.g. ``"h.id DESC"``.
+  ``key`` the default order, unique: it ends with the id, e.g. ``"h.id DESC"``.
 - ``filter=on`` applies ``filters`` (``contains``, ``equals``); ``p_sort`` /
   ``p_order`` sort by a column the metadata marks sortable (``alpha``
-  columns case-insensitively), then by ``key``; descending is the exact
+  columns case-insensitively), then by id; descending is the exact
   reverse of ascending.  No caller text ever reaches the SQL.
 - ``p_cnt`` / ``p_num`` page; without ``p_cnt`` the whole list is one page.
 
@@ -24,7 +24,9 @@ How it stays fast at 100,000 rows:
 - every sortable column, and the key, has an index of the same expression
   and collation (``name COLLATE NOCASE``: SQLite ends every index with the
   id), so a page is read from an index in order, and ``desc`` reads it
-  backwards;
+  backwards (tests/test_scale.py checks the query plans).  A sort by a
+  column of a joined table (a client's provider) sorts the rows instead;
+  lists scoped to one owner need only their owner index;
 - a page past the middle of the list is read from the far end: the
   reverse order with the mirrored offset, turned round again;
 - a ``contains`` filter asks the store's substring index
@@ -88,7 +90,9 @@ def _terms(order):
 
 
 def _order(req, columns, key):
-    """The list's order as terms: the asked sort column, then the key; all reversed for desc."""
+    """The list's order as terms: the key; or the asked sort column, then the
+    key's last term (the id) ascending, all reversed for desc -- the order of
+    an index of that column."""
     terms = _terms(key)
     name = req.params.get("p_sort") or ""
     if not name:
@@ -100,7 +104,7 @@ def _order(req, columns, key):
     if direction not in ("asc", "desc"):
         raise errors.value("p_order", direction)
     collate = " COLLATE NOCASE" if column.sort == "alpha" else ""
-    terms = ((columns[name] + collate, False),) + terms
+    terms = ((columns[name] + collate, False), (terms[-1][0], False))
     return _reversed(terms) if direction == "desc" else terms
 
 
