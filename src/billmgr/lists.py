@@ -178,8 +178,8 @@ def sql_list(req, source, columns, key, filters=None, where=(), args=(), labels=
     listing = {"columns": names, "total": total, "page": page, "per_page": per_page or max(total, 1),
                "labels": labels}
     if count > BATCH:
-        cursor = req.db.execute(f"SELECT {cells} FROM ({page_sql(order)})", bound + [count, offset])
-        return Doc.listing(rows=[], more=_batches(cursor), **listing)
+        return Doc.listing(rows=[], more=_batches(req.db, f"SELECT {cells} FROM ({page_sql(order)})",
+                                                  bound + [count, offset]), **listing)
     if rows is None and count:
         if offset + count / 2 > total / 2:     # nearer the end: read from there, the mirrored offset
             rows = json.loads(req.db.execute(rows_sql(_reversed(order)),
@@ -190,6 +190,9 @@ def sql_list(req, source, columns, key, filters=None, where=(), args=(), labels=
     return Doc.listing(rows=rows or [], **listing)
 
 
-def _batches(cursor):
+def _batches(db, sql, args):
+    """The rows of ``sql``, BATCH at a time; nothing runs before the first is asked
+    for, which happens on the thread that sends the reply, never the event loop."""
+    cursor = db.execute(sql, args)
     while rows := cursor.fetchmany(BATCH):
         yield rows
