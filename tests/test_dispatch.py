@@ -76,9 +76,13 @@ def test_every_error_type_has_a_message_in_every_language():
             assert registry.message(lang, "common", f"msg_error_{kind}", ""), (lang, kind)
 
 
-def test_registry_swap_does_not_affect_a_reply_in_progress(dispatcher):
-    old = dispatcher.registry
-    dispatcher.registry = Registry.load()
+def test_a_reload_swaps_configuration_and_registry_in_one_snapshot(dispatcher):
+    old = dispatcher.snapshot
+    dispatcher.snapshot = old.next(old.config._replace(log_level="debug"), Registry.load())
+    assert dispatcher.snapshot.version == old.version + 1
     assert call(dispatcher, ADMIN, ("func", "crash"))[0].error == "func"
-    dispatcher.registry = old
+    # a request that took the old snapshot at its start keeps it to its end
+    reply = dispatcher.handle([("func", "crash"), ("out", "bjson")], lambda: ADMIN, old)
+    assert reply.error == "internal"
+    dispatcher.snapshot = old
     assert call(dispatcher, ADMIN, ("func", "crash"))[0].error == "internal"

@@ -46,3 +46,20 @@ def test_a_body_travels_as_raw_payload():
     message, used = protocol.parse_frame(bytearray(frame) + b"next")
     assert used == len(frame) and message == {"error": None, "body": 'ünïcode "quoted" <xml/>'}
     assert protocol.parse_frame(bytearray(frame[:-1])) == (None, 0)
+
+
+def test_a_long_reply_comes_in_frames_flagged_more():
+    left, right = socket.socketpair()
+    with left, right:
+        for frame in ({"error": None, "more": True, "body": "<doc>ü"}, {"more": True, "body": "x" * 70_000},
+                      {"body": "</doc>"}):
+            protocol.write_frame(left, frame)
+        frames = list(protocol.read_reply(right))
+    assert "".join(f["body"] for f in frames) == "<doc>ü" + "x" * 70_000 + "</doc>"
+    assert [bool(f.get("more")) for f in frames] == [True, True, False]
+    left, right = socket.socketpair()
+    with right:
+        protocol.write_frame(left, {"more": True, "body": "<doc>"})
+        left.close()
+        with pytest.raises(protocol.ProtocolError, match="before its last frame"):
+            list(protocol.read_reply(right))

@@ -1,6 +1,7 @@
 """The SQLite store: durable settings, migrations, and all-or-nothing transactions."""
 
 import sqlite3
+import time
 
 import pytest
 
@@ -56,24 +57,87 @@ def test_readers_cannot_write(store):
             db.execute("INSERT INTO project (name) VALUES ('Sneaky')")
 
 
-def test_the_list_cache_empties_on_any_commit(tmp_path):
+def test_the_list_cache_keeps_a_reply_until_a_table_it_read_changes(store, tmp_path):
     from billmgr.listcache import ListCache
 
-    store = Store(tmp_path / "billmgr.db")
-    cache = ListCache(tmp_path / "billmgr.db")
+    cache = ListCache(store)
+
+    def cached(body="body"):
+        tick, statements = cache.start(), []
+        with store.transaction(statements=statements) as db:
+            db.execute("SELECT name FROM project WHERE id = ?", (1,)).fetchone()
+        reads = store.tables_read(statements)
+        assert reads == {"project"}
+        cache.put("k", tick, reads, body, "text/xml")
+        return cache.get("k")
+
+    assert cached() == ("body", "text/xml")
+    with store.transaction(write=True) as db:                          # a table the reply did not read
+        db.execute("INSERT INTO outbox (created, kind, payload) VALUES ('now', 'mail', '{}')")
+    assert cache.get("k") == ("body", "text/xml")
+    with store.transaction(write=True) as db:                          # one it read
+        db.execute("UPDATE project SET name = 'Renamed' WHERE id = 1")
+    assert cache.get("k") is None
+
+    assert cached() == ("body", "text/xml")
+    with sqlite3.connect(tmp_path / "billmgr.db") as outsider:         # not the daemon's own writer
+        outsider.execute("INSERT INTO outbox (created, kind, payload) VALUES ('now', 'mail', '{}')")
+    assert cache.get("k") is None                                      # an outside commit changes everything
+
+    tick = cache.start()
+    with store.transaction(write=True) as db:                          # a change while a reply was computed
+        db.execute("INSERT INTO project (name) VALUES ('Meanwhile')")
+    cache.put("k", tick, {"project"}, "stale", "text/xml")
+    assert cache.get("k") is None
+
+
+def test_a_commit_names_the_tables_its_triggers_and_cascades_wrote(store):
+    with store.transaction(write=True) as db:
+        db.execute("INSERT INTO account (name, email, project, registration_date) VALUES ('A', 'a@x', 1, 'now')")
+        db.execute("INSERT INTO account_project (account, project) VALUES (1, 1)")
+    tick = store.changes.tick
+    with store.transaction(write=True) as db:
+        db.execute("DELETE FROM account WHERE id = 1")
+    assert store.changes.since({"account_project"}, tick)           # ON DELETE CASCADE
+    assert store.changes.since({"account_name_search"}, tick)       # the substring index's trigger
+    assert not store.changes.since({"outbox", "project"}, tick)
+
+
+def test_the_list_cache_is_bounded_in_bytes(store):
+    from billmgr.listcache import ListCache
+
+    cache = ListCache(store, max_bytes=10_000, max_entry=4_000)
+    for n in range(10):
+        cache.put(n, cache.start(), {"project"}, str(n) * 3_000, "text/xml")
+    kept = [n for n in range(10) if cache.get(n)]
+    assert kept == [7, 8, 9]                    # the least recently used went first
+    cache.put("big", cache.start(), {"project"}, "x" * 5_000, "text/xml")
+    assert cache.get("big") is None             # too big to keep at all
+
+
+def test_finished_tasks_are_removed_after_the_retention_period(tmp_path):
+    from datetime import datetime, timedelta
+
+    from conftest import Daemon
+
+    d = Daemon(tmp_path, "OutboxRetention 7\n")
+    Store(d.db).close()
+
+    def ago(days):
+        return (datetime.now() - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+
+    with sqlite3.connect(d.db) as db:
+        db.executemany("INSERT INTO outbox (created, kind, payload, state, done, next_try) "
+                       "VALUES (?, 'mail', '{}', ?, ?, '9999')",       # the pending one is not due yet
+                       [(ago(30), "done", ago(30)), (ago(9), "failed", ago(8)), (ago(2), "done", ago(1)),
+                        (ago(30), "pending", "")])
+    d.start()
     try:
-        kept, version = cache.get("k")
-        assert kept is None
-        cache.put("k", version, ("body", "text/xml"))
-        assert cache.get("k")[0] == ("body", "text/xml")
-        with sqlite3.connect(tmp_path / "billmgr.db") as outsider:    # not the daemon's own writer
-            outsider.execute("INSERT INTO project (name) VALUES ('Outside')")
-        assert cache.get("k")[0] is None
-        _, version = cache.get("k")
-        with store.transaction(write=True) as db:                      # a change while a reply was computed
-            db.execute("INSERT INTO project (name) VALUES ('Meanwhile')")
-        cache.put("k", version, ("stale", "text/xml"))
-        assert cache.get("k")[0] is None
+        deadline = time.monotonic() + 20
+        while d.call("task", out="sjson")["p_elems"]["$"] != "2":
+            assert time.monotonic() < deadline, "old finished tasks were not removed"
+            time.sleep(0.05)
+        states = {e["state"]["$orig"] for e in d.call("task", out="sjson")["elem"]}
+        assert states == {"done", "pending"}
     finally:
-        cache.close()
-        store.close()
+        d.stop()

@@ -24,7 +24,7 @@ _INSIDE_DATA = {"db": "billmgr.db", "socket": "billmgr.sock", "log": "billmgr.lo
 _FIELDS = ("source",) + PATHS + (
     "http_listen", "restrict_authinfo", "restrict_authinfo_range", "trusted_proxy",
     "smtp_server", "mail_from", "local_admins", "log_level", "test_clock", "require_conditions_agree",
-    "sms_gateway", "public_url", "http_timeout", "writer_wait")
+    "sms_gateway", "public_url", "http_timeout", "writer_wait", "outbox_retention")
 
 
 class ConfigError(Exception):
@@ -55,7 +55,7 @@ class Config(namedtuple("Config", _FIELDS)):
                         trusted_proxy=(), smtp_server=None, mail_from=None, local_admins=(),
                         log_level="info", test_clock=False, require_conditions_agree=False,
                         sms_gateway=None, public_url="https://localhost:1500/billmgr", http_timeout=30,
-                        writer_wait=10)
+                        writer_wait=10, outbox_retention=30)
         settings.update(values)
         settings.setdefault("certificate", None)
         settings.setdefault("key", None)
@@ -110,6 +110,12 @@ def _seconds(text):
     return int(text)
 
 
+def _days(text):
+    if not text.isdigit() or not 0 < int(text) <= 3650:
+        raise ValueError("expected whole days, 1 to 3650")
+    return int(text)
+
+
 def _plain_name(text):
     if "/" in text or text.startswith("."):
         raise ValueError("expected the name of an executable in the addon directory")
@@ -141,6 +147,7 @@ SETTINGS = {
     "HttpTimeout": ("http_timeout", _seconds, False),
     "WriterWait": ("writer_wait", _seconds, False),
     "PublicUrl": ("public_url", _url, False),
+    "OutboxRetention": ("outbox_retention", _days, False),
 }
 
 

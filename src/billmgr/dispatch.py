@@ -9,21 +9,26 @@ after-events see the committed change, and since they cannot undo it their
 failure is logged and left as a failed task for staff instead of answered.
 
 Every transport (Unix socket, HTTP) hands its parameters and its idea of
-the caller to ``Dispatcher.handle`` and sends back the Reply it gets.
+the caller to ``Dispatcher.handle`` and sends back the Reply it gets.  A
+Reply is text in hand, or -- for a list too long to hold -- an iterator of
+text chunks read from the request's still open read transaction, which the
+transport sends as they come and then closes.
 """
 
 import logging
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from . import errors, logs, protocol, render
 from .auth import Authenticator, switch_user
 from .context import Context
-from .doc import Doc, ErrorInfo
+from .doc import Doc, ErrorInfo, RowSource
 from .errors import MgrError
 from .listcache import ListCache
 from .params import Params
 from .registry import LANGS
+from .snapshot import Snapshot
 from .store import outbox
 from .validation import int_param, validate
 
@@ -35,11 +40,32 @@ SECRET_PARAMS = frozenset({"passwd", "password", "confirm", "authinfo", "key", "
 
 @dataclass(frozen=True)
 class Reply:
-    body: str
+    chunks: object             # the rendered document: [text], or an iterator of texts (streamed)
     content_type: str
     error: str | None = None   # the error type, when the reply is an error
     caller: str = "-"          # who the call acted as, for access logs
     session: str | None = None  # a session the call opened (func=auth), for the HTTP cookie
+    rows: RowSource | None = None   # what a streamed reply reads from
+
+    @property
+    def streamed(self):
+        return self.rows is not None
+
+    @property
+    def body(self):
+        """The whole text (of a streamed reply too, read to its end)."""
+        if self.rows is None:
+            return "".join(self.chunks)
+        try:
+            return "".join(self.chunks)
+        finally:
+            self.close()
+
+    def close(self):
+        """Release what a streamed reply reads from, whether it was sent to its end or not."""
+        if self.rows is not None:
+            self.chunks.close()
+            self.rows.close()
 
 
 @dataclass(frozen=True)
@@ -52,16 +78,18 @@ class View:
 class Request:
     """What a handler sees: parameters, caller, database, language, clock."""
 
-    def __init__(self, params, caller, db, lang, spec, app, registry=None):
+    def __init__(self, params, caller, db, lang, spec, app, snapshot=None):
+        snapshot = snapshot or app.snapshot       # the request's snapshot, not a newer one
         self.params = params
         self.caller = caller
         self.db = db
         self.lang = lang
         self.spec = spec
         self.clock = app.clock
-        self.config = app.config
-        self.registry = registry or app.registry   # the request's snapshot, not a newer one
+        self.config = snapshot.config
+        self.registry = snapshot.registry
         self.auth = app.auth
+        self.store = app.store
 
     @property
     def elid(self):
@@ -114,18 +142,26 @@ def non_text(params):
 
 
 class Dispatcher:
-    """Holds the current registry, store, config and clock; turns calls into replies."""
+    """Holds the current snapshot (configuration and registry), the store and
+    the clock; turns calls into replies.  A reload replaces ``snapshot``."""
 
     def __init__(self, registry, store, config, clock):
-        self.registry = registry
+        self.snapshot = Snapshot(1, config, registry)
         self.store = store
-        self.config = config
         self.clock = clock
         self.auth = Authenticator(store, clock)
-        self.cache = ListCache(store.path)
+        self.cache = ListCache(store)
         self.suspended = False
 
-    def runs_inline(self, pairs, registry=None):
+    @property
+    def registry(self):
+        return self.snapshot.registry
+
+    @property
+    def config(self):
+        return self.snapshot.config
+
+    def runs_inline(self, pairs, snapshot=None):
         """Whether a call is a quick core read that may run on the event loop.
 
         Writes (which wait for the writer and for fsync), plugin handlers
@@ -135,39 +171,42 @@ class Dispatcher:
         threads.
         """
         params = Params(pairs)
-        spec = (registry or self.registry).get(params.get("func", ""))
+        spec = (snapshot or self.snapshot).registry.get(params.get("func", ""))
         if spec is None:
             return True
         slow_login = "authinfo" in params and not self.auth.recently_verified(params.get("authinfo"))
         return not (spec.worker or spec.handler.plugin or spec.writes(params) or slow_login)
 
-    def handle(self, pairs, identify, registry=None):
+    def handle(self, pairs, identify, snapshot=None):
         """Run one call given as (name, value) pairs; never raises.
 
         ``identify`` is the transport's way to name the caller: it returns a
-        Caller or raises an ``auth`` MgrError.  ``registry`` is the snapshot
-        ``runs_inline`` decided on, when the caller asked it.
+        Caller or raises an ``auth`` MgrError.  ``snapshot`` is the one
+        ``runs_inline`` decided on, when the caller asked it.  A streamed
+        Reply must be closed by whoever sends it.
         """
         started = time.perf_counter()
         params = Params(pairs)
-        registry = registry or self.registry  # one snapshot for the whole request, even across a reload
+        snapshot = snapshot or self.snapshot  # one snapshot for the whole request, even across a reload
+        registry = snapshot.registry
         refusal = non_text(params)
         func = params.get("func", "")
         lang = params.get("lang") if params.get("lang") in LANGS else "en"
         out = render.resolve(params.get("out"))
         spec = registry.get(func)
         private = registry.private_fields(func)
-        caller, cache_key = None, None
+        caller, cache_key, statements = None, None, None
         try:
             if refusal:
                 raise refusal
-            caller = self._admit(spec, func, params, identify())
-            cache_key = self._cache_key(registry, spec, params, caller, lang, out)
+            caller = self._admit(snapshot, spec, func, params, identify())
+            cache_key = self._cache_key(snapshot, spec, params, caller, lang, out)
             if cache_key:
-                kept, version = self.cache.get(cache_key)
+                kept = self.cache.get(cache_key)
                 if kept:
-                    return self._reply(kept[0], kept[1], None, func, masked(params, private), caller, started)
-            doc = self._execute(registry, spec, params, caller, lang)
+                    return self._reply([kept[0]], kept[1], None, func, masked(params, private), caller, started)
+                tick, statements = self.cache.start(), []
+            doc = self._execute(snapshot, spec, params, caller, lang, statements)
         except MgrError as exc:
             doc = Doc(error=self._error_info(registry, exc, func, lang))
         except Exception:
@@ -177,10 +216,10 @@ class Dispatcher:
         view = None
         if spec is not None and out in ("devel", "print"):
             view = View(spec.metadata_xml, registry.function_messages(lang, func))
-        content_type, body = render.render(doc, out, view)
-        if cache_key and not doc.error:
-            self.cache.put(cache_key, version, (body, content_type))
-        return self._reply(body, content_type, doc, func, masked(params, private), caller, started)
+        content_type, chunks = render.chunks(doc, out, view)
+        if cache_key and doc.more is None and not doc.error:
+            self.cache.put(cache_key, tick, self.store.tables_read(statements), chunks[0], content_type)
+        return self._reply(chunks, content_type, doc, func, masked(params, private), caller, started)
 
     def refusal(self, exc, func="", lang=None, out=None):
         """The reply to a request refused before any function ran: an error
@@ -188,56 +227,57 @@ class Dispatcher:
         lang = lang if lang in LANGS else "en"
         doc = Doc(func=func, lang=lang, error=self._error_info(self.registry, exc, func, lang))
         content_type, body = render.render(doc, out)
-        return Reply(body, content_type, exc.type)
+        return Reply([body], content_type, exc.type)
 
     @staticmethod
-    def _reply(body, content_type, doc, func, shown_params, caller, started):
+    def _reply(chunks, content_type, doc, func, shown_params, caller, started):
         error = doc.error.type if doc is not None and doc.error else None
         logs.request(caller.name if caller else "-", func, shown_params, error or "ok",
                      time.perf_counter() - started)
-        return Reply(body, content_type, error, caller.name if caller and caller.name else "-",
-                     doc.session if doc is not None else None)
+        return Reply(chunks, content_type, error, caller.name if caller and caller.name else "-",
+                     doc.session if doc is not None else None, doc.more if doc is not None else None)
 
-    def _cache_key(self, registry, spec, params, caller, lang, out):
+    @staticmethod
+    def _cache_key(snapshot, spec, params, caller, lang, out):
         """What identifies a cacheable reply (see listcache), or None."""
         if spec.kind != "list" or spec.handler.plugin or spec.before or spec.after:
             return None
-        return (id(registry), id(self.config), tuple(params.pairs), caller, lang, out)
+        return (snapshot.version, tuple(params.pairs), caller, lang, out)
 
-    def _caller(self, default, params):
+    def _caller(self, config, default, params):
         """Who the call acts as: its session or authinfo, else the transport's caller; then su."""
-        caller = self.auth.caller(params, default, self.config)
+        caller = self.auth.caller(params, default, config)
         if params.get("su"):
             with self.store.transaction() as db:
                 caller = switch_user(caller, params.get("su"), db)
         return caller
 
-    def _admit(self, spec, func, params, caller):
+    def _admit(self, snapshot, spec, func, params, caller):
         """The caller the call acts as, once it may run: the panel is up, the
         function exists, the caller may call it and the parameters are valid."""
         if self.suspended:
             raise MgrError("access", "panel", "", "msg_error_suspended")
         if spec is None:
             raise MgrError("func", func or "func", func)
-        caller = self._caller(caller, params)
+        caller = self._caller(snapshot.config, caller, params)
         if not caller.may_call(spec):
             raise errors.auth() if caller.level == "public" else errors.access(func)
         validate(spec, params)
         return caller
 
-    def _execute(self, registry, spec, params, caller, lang):
-        req = Request(params, caller, None, lang, spec, self, registry)
+    def _execute(self, snapshot, spec, params, caller, lang, statements=None):
+        req = Request(params, caller, None, lang, spec, self, snapshot)
         for event in spec.before:
             self._before(event, req)
         write = spec.writes(params)
-        doc = self._transact(spec, req, write)
+        doc = self._transact(spec, req, write, statements)
         for event in spec.after:
             if event.type != "python":
                 doc = self._after_commit(event, req, doc, write)
         if req.sok and not doc.error:
             doc.ok = True          # a confirmed call answers <ok/> whatever else its handler shows
         if doc.ok:
-            doc.tparams = masked(params, registry.private_fields(spec.name))
+            doc.tparams = masked(params, snapshot.registry.private_fields(spec.name))
         return doc
 
     def _before(self, event, req):
@@ -248,11 +288,13 @@ class Dispatcher:
         with self.store.transaction() as req.db:
             return event.call(req)
 
-    def _transact(self, spec, req, write):
+    def _transact(self, spec, req, write, statements=None):
         """The function's reply: the function and its python after-events in one transaction.
 
         A cgi or xml function runs outside it, before it (it writes through
-        mgrctl, each call committed by itself).
+        mgrctl, each call committed by itself).  A list that streams keeps its
+        read transaction open: its row source ends it when closed.
+        ``statements`` collects the SQL the handler ran (see Store.tables_read).
         """
         handler, doc = spec.handler, None
         if handler.type != "python":
@@ -260,11 +302,14 @@ class Dispatcher:
         inside = [event for event in spec.after if event.type == "python"]
         if doc is not None and not inside:
             return doc
-        with self.store.transaction(write=write) as req.db:
+        with ExitStack() as stack:
+            req.db = stack.enter_context(self.store.transaction(write=write, statements=statements))
             if doc is None:
                 doc = handler.call(req) or Doc(ok=True)
             for event in inside:
                 doc = event.call(req, doc) or doc
+            if doc.more is not None:
+                doc.more = RowSource(doc.more, stack.pop_all().close)
         return doc
 
     def _after_commit(self, event, req, doc, wrote):

@@ -10,6 +10,11 @@ shown with attributes lives in a coded column (a status, a set of flags):
 the row holds a code and the column is shown through
 ``labels[column][str(code)]``, a text or a Cell, looked up once per distinct
 code rather than built once per row.
+
+A list too long to hold at once keeps its rows in a row source: ``rows``
+holds what is in hand (maybe nothing) and ``more`` yields the rest in
+batches, read from the request's transaction while the reply is sent, so
+a reply of any length is rendered and sent with bounded memory.
 """
 
 from dataclasses import dataclass, field
@@ -48,7 +53,8 @@ class Doc:
     func: str = ""
     lang: str = "en"
     columns: tuple = ()
-    rows: list | None = None          # list replies only
+    rows: list | None = None          # list replies only: the rows in hand
+    more: object = None                          # an iterator of further row batches (see RowSource)
     fields: list = field(default_factory=list)   # (name, str | Cell)
     slists: list = field(default_factory=list)   # (name, [(key, label)])
     ok: bool = False
@@ -57,13 +63,19 @@ class Doc:
     labels: dict = field(default_factory=dict)   # column -> {code: str | Cell}
     session: str | None = None                   # a session opened by the call (func=auth)
 
-    def display_rows(self):
-        """The rows with coded cells replaced by their labels."""
+    def batches(self):
+        """Every row of a list, in batches: the rows in hand, then those of the row source."""
+        yield self.rows
+        if self.more is not None:
+            yield from self.more
+
+    def display_rows(self, rows):
+        """``rows`` with coded cells replaced by their labels."""
         coded = [(i, self.labels[name]) for i, name in enumerate(self.columns) if name in self.labels]
         if not coded:
-            return self.rows
+            return rows
         shown = []
-        for row in self.rows:
+        for row in rows:
             row = list(row)
             for i, labels in coded:
                 row[i] = labels.get(str(row[i]), row[i])
@@ -71,8 +83,8 @@ class Doc:
         return shown
 
     @classmethod
-    def listing(cls, columns, rows, total, page, per_page, labels=None):
-        return cls(columns=tuple(columns), rows=rows, labels=labels or {},
+    def listing(cls, columns, rows, total, page, per_page, labels=None, more=None):
+        return cls(columns=tuple(columns), rows=rows, more=more, labels=labels or {},
                    fields=[("p_elems", str(total)), ("p_num", str(page)), ("p_cnt", str(per_page))])
 
     @classmethod
@@ -82,3 +94,31 @@ class Doc:
     @classmethod
     def success(cls, **fields):
         return cls(ok=True, fields=[(k, str(v)) for k, v in fields.items()])
+
+
+class RowSource:
+    """The batches of a streamed list, and what must be released once they are
+    read or abandoned (the request's read transaction).
+
+    Whoever sends the reply closes it, also when the client leaves half-way.
+    """
+
+    def __init__(self, batches, release=lambda: None):
+        self._batches = batches
+        self._release = release
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            return next(self._batches)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        release, self._release = self._release, None
+        if release is not None:
+            self._batches.close()
+            release()

@@ -1,58 +1,78 @@
-"""Rendered list replies, kept until the database changes.
+"""Rendered list replies, kept while the tables they were read from are unchanged.
 
 Panels, plugins and monitoring poll the same lists over and over, and
-between two changes of the database the answer is the same, so it is
-rendered once.  A commit by any connection -- the daemon's writer, an
-admin's sqlite3 shell -- changes SQLite's ``data_version`` as seen from the
-cache's own connection, and that empties the cache.  A reply computed
-across a change is not kept.
+between two changes of the tables a list reads the answer is the same, so
+it is rendered once.  An entry remembers the tables its reply read (the
+store records them: ``Store.tables_read``) and the store's change
+tick from before its transaction began; it is good while none of those
+tables changed since (``Store.changes``).  So a commit to ``outbox`` leaves
+the cached ``account`` lists alone, and a reply computed across a change of
+its own tables is never kept.  A commit by another process (an admin's
+sqlite3 shell) counts as a change of every table.
+
+The cache holds at most ``MAX_BYTES`` of replies, dropping the least
+recently used first, and never keeps a reply over ``MAX_ENTRY`` (those
+lists stream, and a second reading costs less than the memory).
 
 Only lists of built-in handlers without events are cached, keyed by
-everything that shapes the reply: registry snapshot, configuration,
-function, parameters, the caller and language and format.
+everything that shapes the reply: the configuration snapshot's version,
+the parameters, the caller, language and format.
 """
 
-import sqlite3
+import sys
 import threading
 from collections import OrderedDict
 
-SIZE = 256
+MAX_BYTES = 64 * 1024 * 1024
+MAX_ENTRY = 1024 * 1024
 
 
 class ListCache:
-    def __init__(self, path, size=SIZE):
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA query_only = ON")
+    def __init__(self, store, max_bytes=MAX_BYTES, max_entry=MAX_ENTRY):
+        self._store = store
         self._lock = threading.Lock()
-        self._size = size
-        self._version = None
-        self._entries = OrderedDict()
+        self._max_bytes = max_bytes
+        self._max_entry = max_entry
+        self._size = 0
+        self._entries = OrderedDict()    # key -> (body, content type, tables, tick, size)
 
-    def _refresh(self):
-        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._version:
-            self._entries.clear()
-            self._version = version
-        return version
+    def start(self):
+        """The tick to hand to ``put``: take it before the reply's transaction begins."""
+        return self._store.changes.tick
 
     def get(self, key):
-        """(the kept reply or None, the database version to hand back to ``put``)."""
+        """(body, content type) of a reply still good, or None."""
+        self._store.notice_outside_commits()
+        now = self._store.changes.tick
         with self._lock:
-            version = self._refresh()
             entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry, version
+            if entry is None:
+                return None
+            body, content_type, tables, tick, size = entry
+            if self._store.changes.since(tables, tick):
+                self._drop(key)
+                return None
+            if tick < now:     # still true now: later checks need look only at changes after this one
+                self._entries[key] = (body, content_type, tables, now, size)
+            self._entries.move_to_end(key)
+            return body, content_type
 
-    def put(self, key, version, reply):
-        """Keep ``reply`` if the database is still as it was when ``get`` looked."""
+    def put(self, key, tick, tables, body, content_type):
+        """Keep a reply read from ``tables`` in a transaction begun after ``tick``,
+        unless it is too big or one of its tables changed meanwhile."""
+        size = sys.getsizeof(body)
+        if size > self._max_entry:
+            return
+        self._store.notice_outside_commits()
+        if self._store.changes.since(tables, tick):
+            return
         with self._lock:
-            if self._refresh() != version:
-                return
-            self._entries[key] = reply
-            if len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = (body, content_type, frozenset(tables), tick, size)
+            self._size += size
+            while self._size > self._max_bytes:
+                self._drop(next(iter(self._entries)))
 
-    def close(self):
-        with self._lock:
-            self._conn.close()
+    def _drop(self, key):
+        self._size -= self._entries.pop(key)[4]

@@ -13,6 +13,12 @@ ProtocolError.  Encoding cannot fail either: text that has no UTF-8 form (a
 lone surrogate, which JSON's ``"\\ud800"`` can carry into a str) is written
 with U+FFFD in its place, by the ``REPLACE`` error policy that every writer of
 reply bytes uses.
+
+Requests are limited to MAX_FRAME; replies have no limit.  A long reply
+streams as several frames: the first carries the reply's fields and the
+start of its body, each but the last has ``"more": true``, and the body is
+the concatenation of their payloads (each whole UTF-8 on its own).  The
+last frame may carry an ``error`` of its own: the reply failed half-way.
 """
 
 import codecs
@@ -52,8 +58,6 @@ def encode(message):
         message = {k: v for k, v in message.items() if k != "body"}
         payload = utf8(body)
     meta = utf8(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
-    if len(meta) + len(payload) > MAX_FRAME:
-        raise ProtocolError(f"frame of {len(meta) + len(payload)} bytes exceeds {MAX_FRAME}")
     return _HEADER.pack(MAGIC, VERSION, len(meta), len(payload)) + meta + payload
 
 
@@ -63,7 +67,7 @@ def _sizes(header, max_size):
         raise ProtocolError("not a billmgr frame")
     if version != VERSION:
         raise ProtocolError(f"unsupported protocol version {version}")
-    if meta_size + payload_size > max_size:
+    if max_size is not None and meta_size + payload_size > max_size:
         raise ProtocolError(f"frame of {meta_size + payload_size} bytes exceeds {max_size}")
     return meta_size, payload_size
 
@@ -158,6 +162,20 @@ def read_frame(sock, max_size=MAX_FRAME):
     if data is None:
         raise ProtocolError("truncated frame")
     return _decode(data[:meta_size], data[meta_size:])
+
+
+def read_reply(sock):
+    """The frames of one reply from a blocking ``sock``, as they arrive (no size limit).
+
+    Raises ProtocolError if the peer closes before the last frame.
+    """
+    while True:
+        message = read_frame(sock, max_size=None)
+        if message is None:
+            raise ProtocolError("the reply ended before its last frame")
+        yield message
+        if not message.get("more"):
+            return
 
 
 def write_frame(sock, message):

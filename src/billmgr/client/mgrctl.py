@@ -144,7 +144,18 @@ def run(inv, conn):
         params.append(("out", out))
     elif inv.out:
         params = [(k, inv.out if k == "out" else v) for k, v in params]
-    return EXIT_OK if _show(conn.request({"op": "call", "params": params}), out) else EXIT_ERROR
+    error, stream, text = None, sys.stdout, ""
+    for n, frame in enumerate(conn.frames({"op": "call", "params": params})):   # printed as it arrives
+        if n and frame.get("error"):
+            sys.stderr.write(f"\nmgrctl: the reply broke off ({frame['error']}); see the daemon's log\n")
+        error = error or frame.get("error")
+        if frame.get("body"):
+            text = frame["body"]
+            stream = sys.stderr if error and out == "text" else sys.stdout
+            stream.write(text)
+    if text and not text.endswith("\n"):
+        stream.write("\n")
+    return EXIT_ERROR if error else EXIT_OK
 
 
 def main(argv=None):

@@ -11,6 +11,11 @@ sending them.
 Errors answer HTTP 200 with the error document, as BILLmanager clients
 expect, plus an ``X-Billmgr-Error: TYPE`` header so a client can tell
 without parsing.
+
+A reply too long to hold streams as a chunked response: each chunk is
+rendered on a worker thread and sent when uvicorn's transport has room, so
+memory stays bounded however slowly the client reads; a client that goes
+away stops the stream and releases its transaction.
 """
 
 import asyncio
@@ -229,6 +234,12 @@ async def _read_body(receive, headers, timeout):
     return body
 
 
+async def _disconnect(receive):
+    """Return when the client has gone away."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 class Api:
     """The ASGI application: one call per request."""
 
@@ -259,7 +270,7 @@ class Api:
                 pairs.append(("auth", sid))
             reply = await self._dispatch(pairs, address)
             who, result = reply.caller, reply.error or "ok"
-            status, payload = 200, protocol.utf8(reply.body)
+            status, payload = 200, None if reply.streamed else protocol.utf8(reply.body)
             response_headers = [(b"content-type", f"{reply.content_type}; charset=utf-8".encode()),
                                 (b"cache-control", b"no-store")]
             if reply.error:
@@ -274,24 +285,44 @@ class Api:
         except asyncio.TimeoutError:
             status, result, payload = 408, "http 408", b"request body not sent in time\n"
             response_headers = [(b"content-type", b"text/plain; charset=utf-8")]
-        response_headers.append((b"content-length", str(len(payload)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": response_headers})
-        await send({"type": "http.response.body", "body": payload if scope["method"] != "HEAD" else b""})
+        if payload is None:
+            await send({"type": "http.response.start", "status": status, "headers": response_headers})
+            await self._stream(reply, receive, send, scope["method"] == "HEAD")
+        else:
+            response_headers.append((b"content-length", str(len(payload)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": response_headers})
+            await send({"type": "http.response.body", "body": payload if scope["method"] != "HEAD" else b""})
         log.info("%s %s %s %s %s %.1fms", address, who, scope["method"], func, result,
                  (time.perf_counter() - started) * 1000)
+
+    async def _stream(self, reply, receive, send, head_only):
+        """Send a streamed reply chunk by chunk; ``send`` waits while the transport is full."""
+        loop = asyncio.get_running_loop()
+        gone = asyncio.ensure_future(_disconnect(receive))
+        chunks = iter(reply.chunks)
+        try:
+            while not head_only and not gone.done():
+                chunk = await loop.run_in_executor(self.server.workers, next, chunks, None)
+                if chunk is None:
+                    break
+                await send({"type": "http.response.body", "body": protocol.utf8(chunk), "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            gone.cancel()
+            await loop.run_in_executor(self.server.workers, reply.close)
 
     async def _dispatch(self, pairs, address):
         """Quick core reads here on the loop; anything that may wait on a worker thread."""
         dispatcher = self.server.dispatcher
-        registry = dispatcher.registry
+        snapshot = dispatcher.snapshot
 
         def identify():
             return anonymous(address)
 
-        if dispatcher.runs_inline(pairs, registry):
-            return dispatcher.handle(pairs, identify, registry)
+        if dispatcher.runs_inline(pairs, snapshot):
+            return dispatcher.handle(pairs, identify, snapshot)
         return await asyncio.get_running_loop().run_in_executor(
-            self.server.workers, dispatcher.handle, pairs, identify, registry)
+            self.server.workers, dispatcher.handle, pairs, identify, snapshot)
 
 
 class HttpListeners:

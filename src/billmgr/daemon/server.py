@@ -7,6 +7,12 @@ threads, whose replies it sends when they are done.  Keeping the socket
 work and the quick reads on one thread spares them the GIL hand-offs that
 a thread per connection pays on every request.
 
+A reply too long to hold (a list of every client) streams: a worker thread
+renders it chunk by chunk and hands the loop one frame at a time, each
+saying whether more follow, and waits while the connection already has
+``OUT_LIMIT`` bytes unsent -- so a slow reader never makes the daemon
+buffer the whole reply, and one who leaves releases it at once.
+
 Signal handlers only set flags and wake the loop; the loop acts.  SIGTERM
 stops accepting, lets requests in flight finish and exits; SIGHUP reloads
 configuration and XML, keeping the old ones if the new are broken; SIGUSR1
@@ -19,6 +25,7 @@ import queue
 import selectors
 import signal
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -38,7 +45,9 @@ log = logging.getLogger("billmgr.daemon")
 
 MAX_CONNECTIONS = 256
 MAX_WORKERS = 64          # requests running off the loop at once (writes, plugins)
-IDLE_TIMEOUT = 300.0      # seconds a connection may sit without a complete request
+IDLE_TIMEOUT = 300.0      # seconds a connection may sit without a complete request, or a reader without reading
+OUT_LIMIT = 4 * 1024 * 1024   # bytes of a streamed reply handed to the loop and not yet sent
+FRAME_TEXT = 1024 * 1024      # characters of a streamed chunk per frame
 STOP_GRACE = 30.0         # seconds in-flight requests get after SIGTERM
 RECV_SIZE = 256 * 1024
 MAX_SHIFT = 100 * 366 * 86400   # seconds the test clock may move in one step
@@ -62,11 +71,12 @@ class Connection:
         self.closing = False     # close once the reply is out
         self.closed = False
         self.last_active = time.monotonic()
+        self.room = threading.Condition()   # a worker streaming a reply waits here for the client
+        self.unsent = 0          # bytes of that reply handed to the loop, not yet sent
 
 
 class Server:
     def __init__(self, config):
-        self.config = config
         self.started = time.time()
         self.requests = 0
         self._connections = set()
@@ -75,7 +85,12 @@ class Server:
         self.workers = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="billmgr-worker")
         self.store = Store(config.db, writer_wait=config.writer_wait)
         self.dispatcher = Dispatcher(Registry.load(config.xml, config.addon), self.store, config, Clock())
-        self.tasks = TaskWorker(self.store, self.dispatcher.clock, config)
+        self.tasks = TaskWorker(self.store, self.dispatcher.clock, lambda: self.dispatcher.snapshot)
+
+    @property
+    def config(self):
+        """The configuration of the current snapshot (see Snapshot)."""
+        return self.dispatcher.snapshot.config
 
     # -- control operations -------------------------------------------------
 
@@ -93,8 +108,7 @@ class Server:
         for name in ("db", "socket", "http_listen", "writer_wait"):
             if getattr(new_config, name) != getattr(self.config, name):
                 log.warning("%s changed in the configuration; it takes effect after a restart", name)
-        self.config = self.dispatcher.config = self.tasks.config = new_config
-        self.dispatcher.registry = registry
+        self.dispatcher.snapshot = self.dispatcher.snapshot.next(new_config, registry)
         logs.set_level(new_config.log_level)
         log.info("reloaded: %d functions from %d files", len(registry.functions), len(registry.files))
         return None
@@ -106,8 +120,12 @@ class Server:
                 "files": len(self.dispatcher.registry.files),
                 "suspended": self.dispatcher.suspended}
 
-    def _call(self, message, uid, registry=None):
-        reply = self.dispatcher.handle(message.get("params") or [], lambda: local_caller(uid, self.config), registry)
+    def _call(self, message, uid, snapshot=None):
+        snapshot = snapshot or self.dispatcher.snapshot
+        reply = self.dispatcher.handle(message.get("params") or [], lambda: local_caller(uid, snapshot.config),
+                                       snapshot)
+        if reply.streamed:
+            return {"error": reply.error, "content_type": reply.content_type, "stream": reply}
         return {"error": reply.error, "body": reply.body, "content_type": reply.content_type}
 
     def _control(self, op, message, uid):
@@ -136,8 +154,8 @@ class Server:
             return {"error": None, "body": self.dispatcher.clock.stamp()}
         raise errors.value("op", op)
 
-    def _answer(self, message, uid, registry=None):
-        """The reply to one frame; never raises.
+    def _answer(self, message, uid, snapshot=None):
+        """The reply to one frame; never raises.  A streamed reply is under "stream".
 
         A control operation's error is rendered like a function's, in the
         frame's ``out`` and ``lang``; a field of the wrong type is a ``value``
@@ -150,7 +168,7 @@ class Server:
                 raise errors.value(field, JSON_KINDS.get(type(message[field]), ""))
             if op in (None, "call"):
                 self.requests += 1
-                return self._call(message, uid, registry)
+                return self._call(message, uid, snapshot)
             return self._control(op, message, uid)
         except errors.MgrError as exc:
             return self._refusal(exc, op, message)
@@ -167,12 +185,12 @@ class Server:
         reply = self.dispatcher.refusal(exc, func, text("lang"), text("out"))
         return {"error": reply.error, "body": reply.body, "content_type": reply.content_type}
 
-    def _runs_inline(self, message, registry):
+    def _runs_inline(self, message, snapshot):
         op = message.get("op", "call")
         if protocol.bad_field(message):
             return True          # answered at once with an error
         if op == "call":
-            return self.dispatcher.runs_inline(message.get("params") or [], registry)
+            return self.dispatcher.runs_inline(message.get("params") or [], snapshot)
         return op != "reload"
 
     # -- connections (event loop thread only) -------------------------------
@@ -201,7 +219,9 @@ class Server:
     def _close(self, conn):
         if conn.closed:
             return
-        conn.closed = True
+        with conn.room:           # a worker streaming to it stops
+            conn.closed = True
+            conn.room.notify_all()
         self._connections.discard(conn)
         with suppress(KeyError, ValueError):     # not registered while a worker had it
             self._selector.unregister(conn.sock)
@@ -259,34 +279,87 @@ class Server:
             if message is None:
                 break
             del conn.inbuf[:used]
-            registry = self.dispatcher.registry   # the snapshot that decides where a call runs also runs it
-            if self._runs_inline(message, registry):
-                conn.outbuf += protocol.encode(self._answer(message, conn.uid, registry))
-            else:
+            snapshot = self.dispatcher.snapshot   # the snapshot that decides where a call runs also runs it
+            if not self._runs_inline(message, snapshot):
                 conn.busy = True
                 self.workers.submit(self._work, conn, message)
+                continue
+            reply = self._answer(message, conn.uid, snapshot)
+            if "stream" in reply:     # found long on the loop: its rows are read on a worker
+                conn.busy = True
+                self.workers.submit(self._stream, conn, reply)
+            else:
+                conn.outbuf += protocol.encode(reply)
         self._flush(conn)
 
     def _work(self, conn, message):
         """On a worker thread: answer, then hand the reply back to the loop."""
-        self._done.put((conn, self._answer(message, conn.uid)))
+        reply = self._answer(message, conn.uid)
+        if "stream" in reply:
+            self._stream(conn, reply)
+        else:
+            self._hand_over(conn, protocol.encode(reply), last=True)
         self.tasks.poke()   # the request may have queued mail or other tasks
+
+    def _stream(self, conn, head):
+        """On a worker thread: send a streamed reply, a frame per chunk, as fast as the client reads.
+
+        Every frame but the last says ``"more": true``.  Should reading the
+        rows fail half-way, the last frame carries the error instead.
+        """
+        reply = head.pop("stream")
+        try:
+            for chunk in reply.chunks:
+                for start in range(0, len(chunk), FRAME_TEXT):
+                    if not self._hand_over(conn, protocol.encode({**head, "more": True,
+                                                                  "body": chunk[start:start + FRAME_TEXT]})):
+                        return
+                    head = {}
+            self._hand_over(conn, protocol.encode(head), last=True)
+        except Exception:
+            log.exception("fault streaming a reply")
+            self._hand_over(conn, protocol.encode({"error": "internal", "body": ""}), last=True)
+        finally:
+            reply.close()
+
+    def _hand_over(self, conn, frame, last=False):
+        """Give the loop a frame to send (on a worker thread); False once the client is gone.
+
+        Waits while the connection has OUT_LIMIT bytes unsent; a client that
+        reads nothing for IDLE_TIMEOUT is dropped.
+        """
+        with conn.room:
+            deadline = time.monotonic() + IDLE_TIMEOUT
+            while conn.unsent > OUT_LIMIT and not conn.closed and time.monotonic() < deadline:
+                conn.room.wait(deadline - time.monotonic())
+            gone = conn.closed or conn.unsent > OUT_LIMIT
+            if not gone:
+                conn.unsent += len(frame)
+        self._done.put((conn, None if gone else frame, last or gone))
         with suppress(OSError):   # a full wake pipe: the loop is already due to wake
             self._wake.send(b"\0")
+        return not gone
 
     def _collect(self):
         while True:
             try:
-                conn, reply = self._done.get_nowait()
+                conn, frame, last = self._done.get_nowait()
             except queue.Empty:
                 return
-            conn.busy = False
+            if last:
+                conn.busy = False
             if conn.closed:
                 continue
             with self._guard(conn):
-                conn.outbuf += protocol.encode(reply)
+                if frame is None:     # the worker gave up on a client that stopped reading
+                    self._close(conn)
+                    continue
+                conn.outbuf += frame
                 conn.last_active = time.monotonic()
-                self._serve(conn)
+                if last:
+                    self._serve(conn)
+                else:
+                    self._flush(conn)
 
     def _flush(self, conn):
         if conn.outbuf and not conn.closed:
@@ -294,10 +367,14 @@ class Server:
                 sent = conn.sock.send(conn.outbuf)
                 del conn.outbuf[:sent]
             except (BlockingIOError, InterruptedError):
-                pass
+                sent = 0
             except OSError:
                 self._close(conn)
                 return
+            if conn.unsent and sent:
+                with conn.room:
+                    conn.unsent = max(0, conn.unsent - sent)
+                    conn.room.notify()
         self._watch(conn)
 
     def _reap_idle(self):
@@ -385,7 +462,6 @@ class Server:
             self.tasks.stop()
             self.workers.shutdown(wait=True)
             self._selector.close()
-            self.dispatcher.cache.close()
             self.store.close()
             _remove(self.config.pid)
             log.info("billmgrd stopped")

@@ -2,7 +2,8 @@
 
 It runs on its own thread, wakes every second (or when poked after a
 commit) and delivers due tasks outside any transaction, recording each
-attempt in a short one of its own.
+attempt in a short one of its own.  Once an hour (of the daemon's clock) it
+removes the tasks finished longer ago than ``OutboxRetention`` days.
 """
 
 import logging
@@ -10,6 +11,7 @@ import smtplib
 import subprocess
 import threading
 import time
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -20,6 +22,7 @@ log = logging.getLogger("billmgr.worker")
 
 SMTP_TIMEOUT = 30
 GATEWAY_TIMEOUT = 30
+PURGE_EVERY = timedelta(hours=1)
 
 
 class DeliveryError(Exception):
@@ -67,10 +70,11 @@ DELIVERERS = {"mail": send_mail, "sms": send_sms}
 
 
 class TaskWorker:
-    def __init__(self, store, clock, config):
+    def __init__(self, store, clock, snapshot):
         self.store = store
         self.clock = clock
-        self.config = config          # the server replaces it on reload
+        self.snapshot = snapshot      # () -> the current Snapshot; each round takes one
+        self._next_purge = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="billmgr-tasks", daemon=True)
@@ -100,13 +104,20 @@ class TaskWorker:
             self._wake.clear()
 
     def deliver_due(self):
+        config = self.snapshot().config
+        if self._next_purge is None or self.clock.now() >= self._next_purge:
+            with self.store.transaction(write=True) as db:
+                removed = outbox.purge(db, self.clock, config.outbox_retention)
+            if removed:
+                log.info("removed %d tasks finished over %d days ago", removed, config.outbox_retention)
+            self._next_purge = self.clock.now() + PURGE_EVERY
         with self.store.transaction(write=True) as db:
             tasks = outbox.claim(db, self.clock)
         for task_id, kind, payload in tasks:
             started = time.perf_counter()
             error, retry = None, True
             try:
-                DELIVERERS[kind](payload, self.config)
+                DELIVERERS[kind](payload, config)
             except DeliveryError as exc:
                 error, retry = str(exc), exc.retry
             except Exception as exc:   # a bad payload must not stop the worker

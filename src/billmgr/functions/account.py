@@ -26,8 +26,8 @@ _COLUMNS = {
     # properties as a bit set, shown through labels
     "status": "a.verify_email | ((a.valid_phone != '') << 1) | (a.nocalcstat << 2)",
 }
-_SOURCE = ("account a JOIN project p ON p.id = a.project LEFT JOIN subaccount s ON s.account = a.id "
-           "AND s.project = a.project AND s.active = 1 JOIN currency c ON c.id = coalesce(s.currency, p.currency)")
+_JOINS = ("JOIN project p ON p.id = a.project LEFT JOIN subaccount s ON s.account = a.id "
+          "AND s.project = a.project AND s.active = 1 JOIN currency c ON c.id = coalesce(s.currency, p.currency)")
 _FILTERS = {"name": contains("a.name"), "email": contains("a.email"), "status": equals("a.status")}
 
 # form field -> how it is stored: "text", "int" or "flag"
@@ -54,7 +54,7 @@ def account(req):
         stored = filters.saved(req, "account")
         if stored:
             req.params.pairs.extend([("filter", "on"), *stored])
-    return sql_list(req, _SOURCE, _COLUMNS, "a.id",
+    return sql_list(req, "account a", _COLUMNS, "a.id", joins=_JOINS,
                     filters=_FILTERS, labels=req.cached("labels", lambda: _labels(req)))
 
 
@@ -247,5 +247,5 @@ def account_orders(req):
 def account_currency(req):
     columns = {"id": "c.id", "iso": "c.iso", "name": "c.name",
                "balance": shown("s.balance", "c.minor_units")}
-    return sql_list(req, "subaccount s JOIN currency c ON c.id = s.currency", columns, "c.iso",
+    return sql_list(req, "subaccount s", columns, "c.iso", joins="JOIN currency c ON c.id = s.currency",
                     where=["s.account = ?"], args=(_of_account(req),))

@@ -65,7 +65,7 @@ def project_delete(req):
 def account_project(req):
     account_id = existing_account(req, "plid" if req.params.get("plid") else "elid")
     columns = {"id": "p.id", "name": "p.name", "status": "ap.status"}
-    return sql_list(req, "account_project ap JOIN project p ON p.id = ap.project", columns, "p.id",
+    return sql_list(req, "account_project ap", columns, "ap.project", joins="JOIN project p ON p.id = ap.project",
                     where=["ap.account = ?"], args=(account_id,),
                     labels=req.cached("labels", lambda: {"status": _status_labels(req)}))
 

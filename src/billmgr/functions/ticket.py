@@ -19,8 +19,9 @@ def ticket(req):
                "messages": "(SELECT count(*) FROM ticket_message m WHERE m.ticket = t.id)"}
     labels = req.cached("labels", lambda: {"status": {str(code): req.msg(f"status_{code}")
                                                       for code in (OPEN, ANSWERED, CLOSED)}})
-    return sql_list(req, "ticket t JOIN account a ON a.id = t.account", columns, "t.updated DESC, t.id",
-                    filters={"subject": contains("t.subject")}, where=where, args=args, labels=labels)
+    return sql_list(req, "ticket t", columns, "t.updated COLLATE NOCASE DESC, t.id DESC",
+                    joins="JOIN account a ON a.id = t.account", filters={"subject": contains("t.subject")},
+                    where=where, args=args, labels=labels)
 
 
 def _write(req, ticket_id, body, status):

@@ -15,10 +15,9 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import protocol
+from .. import protocol, render
 from ..doc import Doc
 from ..errors import MgrError
-from ..render import xml
 from . import document, process
 from .environment import environment
 
@@ -92,7 +91,7 @@ class Script:
         stdin = b""
         if self.type == "xml":
             current.func, current.lang = req.spec.name, req.lang
-            stdin = protocol.utf8(xml.render(current))
+            stdin = protocol.utf8(render.render(current, "xml")[1])
         try:
             status, out, err = process.run(self.path, environment(req, event), os.path.dirname(self.path),
                                            stdin, self.timeout, MAX_OUTPUT)

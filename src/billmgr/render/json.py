@@ -10,7 +10,8 @@ and a success as ``"ok": true``.
 List rows, the hot path, are encoded like the XML ones: all cells in one
 ``json.dumps`` call, split apart again and poured into a repeated row
 template (see ``_rows_json``); the rest of a document is small and goes
-through ``json.dumps`` as objects.
+through ``json.dumps`` as objects, with a mark where the rows go, so the
+frame around the rows is encoded once however many batches stream in.
 """
 
 import json
@@ -77,16 +78,16 @@ def _coded(name, labels, node):
     return shown
 
 
-def _rows_json(doc, node):
-    """The rows as JSON objects, comma-separated (no brackets), and their count.
+def _rows_json(doc, batch, node):
+    """A batch of rows as JSON objects, comma-separated (no brackets).
 
     Every member carries a leading comma, so an empty cell is dropped by
     removing its member and the row's first comma by one replace: neither
     ``,"name":{"$":""}`` nor ``{,"`` can occur inside an encoded string,
     whose quotes are all escaped.
     """
-    columns, rows = doc.columns, doc.rows
-    cells = list(chain.from_iterable(rows))
+    columns = doc.columns
+    cells = list(chain.from_iterable(batch))
     try:
         "".join(cells)
     except TypeError:
@@ -100,11 +101,19 @@ def _rows_json(doc, node):
             shown = _coded(name, tuple(labels.items()), node)
             encoded[i::width] = map(shown.__getitem__, encoded[i::width])
     row, empties = _row_template(columns, frozenset(doc.labels), node)
-    text = ",".join([row] * len(rows)) % tuple(encoded)
+    text = ",".join([row] * len(batch)) % tuple(encoded)
     if has_empty:
         for empty in empties:
             text = text.replace(empty, "")
-    return text.replace('{,"', '{"'), len(rows)
+    return text.replace('{,"', '{"')
+
+
+def rows_node(doc, batch):
+    return _rows_json(doc, batch, True)
+
+
+def rows_plain(doc, batch):
+    return _rows_json(doc, batch, False)
 
 
 @lru_cache(maxsize=1024)
@@ -121,12 +130,24 @@ def _row_template(columns, coded, node):
     return "{" + "".join(slots) + "}", tuple(empties)
 
 
-def _elem(doc, node, strict):
-    """The ``elem`` member of a list document, or None when it has no rows."""
-    text, count = _rows_json(doc, node)
-    if strict or count > 1:
-        return _Raw(f"[{text}]")
-    return _Raw(text) if count else None
+_ROWS = "\x00"   # where the rows go in a document's text: encoded JSON never holds a raw NUL
+
+
+def _elem(doc, strict):
+    """The ``elem`` member of a list document (rows marked by _ROWS), or None when it has no rows.
+
+    Unless ``strict``, one row is an object and no rows no member; a
+    streamed list is always an array.
+    """
+    if strict or doc.more is not None or len(doc.rows) > 1:
+        return _Raw(f"[{_ROWS}]")
+    return _Raw(_ROWS) if doc.rows else None
+
+
+def _split(text):
+    """(head, tail): the document's text before and after its rows."""
+    head, _, tail = text.partition(_ROWS)
+    return head, tail
 
 
 def _error(doc, wrap):
@@ -146,7 +167,7 @@ def _parts(doc, convert, strict, model=False):
     if doc.ok:
         parts.append(("ok", {} if convert is _node else True))
     if doc.rows is not None:
-        elem = _elem(doc, convert is _node, strict)
+        elem = _elem(doc, strict)
         if elem is not None:
             parts.append(("elem", elem))
     if model and doc.rows is None:
@@ -166,24 +187,25 @@ def _parts(doc, convert, strict, model=False):
     return parts
 
 
-def render_json(doc, view=None, strict=False):
+def frame_json(doc, view=None, strict=False):
     body = _object([("$func", doc.func), ("$lang", doc.lang)] + _parts(doc, _node, strict))
-    return f'{{"doc":{body}}}\n'
+    return _split(f'{{"doc":{body}}}\n')
 
 
-def render_sjson(doc, view=None):
-    return render_json(doc, view, strict=True)
+def frame_sjson(doc, view=None):
+    return frame_json(doc, view, strict=True)
 
 
-def render_bjson(doc, view=None):
-    return _object([("func", doc.func), ("lang", doc.lang)] + _parts(doc, _plain, strict=True, model=True)) + "\n"
+def frame_bjson(doc, view=None):
+    return _split(_object([("func", doc.func), ("lang", doc.lang)] + _parts(doc, _plain, strict=True, model=True))
+                  + "\n")
 
 
-def render_data(doc, view=None):
+def frame_data(doc, view=None):
     if doc.error:
-        return _object([("error", _error(doc, _plain))]) + "\n"
-    parts = [("elem", _Raw(f"[{_rows_json(doc, False)[0]}]"))] if doc.rows is not None else []
+        return _object([("error", _error(doc, _plain))]) + "\n", ""
+    parts = [("elem", _Raw(f"[{_ROWS}]"))] if doc.rows is not None else []
     parts.extend(_group(doc.fields, _plain).items())
     if doc.ok:
         parts.append(("ok", True))
-    return _object(parts) + "\n"
+    return _split(_object(parts) + "\n")

@@ -7,29 +7,35 @@ def _flat(value):
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def render(doc, view=None):
+def frame(doc, view=None):
     if doc.error:
         e = doc.error
-        return f"ERROR {e.type}({e.object}): {_flat(e.msg)}\n"
-    lines = ["OK"] if doc.ok else []
-    if doc.rows is not None:
-        columns = doc.columns
-        lines.extend(" ".join(f"{name}={_flat(value)}" for name, value in zip(columns, row)
-                              if value is not None and value != "") for row in doc.display_rows())
-    else:
-        lines.extend(f"{name}={_flat(value)}" for name, value in doc.fields)
-    return "".join(line + "\n" for line in lines)
+        return f"ERROR {e.type}({e.object}): {_flat(e.msg)}\n", ""
+    head = "OK\n" if doc.ok else ""
+    if doc.rows is None:
+        head += "".join(f"{name}={_flat(value)}\n" for name, value in doc.fields)
+    return head, ""
 
 
-def render_print(doc, view=None):
+def rows(doc, batch):
+    columns = doc.columns
+    return "".join(" ".join(f"{name}={_flat(value)}" for name, value in zip(columns, row)
+                            if value is not None and value != "") + "\n" for row in doc.display_rows(batch))
+
+
+def frame_print(doc, view=None):
     """A list as a printable table; anything else as a plain page of its text."""
     title = escape(view.messages.get("title", doc.func)) if view else escape(doc.func)
     head = (f'<!DOCTYPE html>\n<html lang="{doc.lang}"><head><meta charset="utf-8">'
             f"<title>{title}</title></head><body><h1>{title}</h1>")
     if doc.rows is None:
-        return f"{head}<pre>{escape(render(doc))}</pre></body></html>\n"
+        return f"{head}<pre>{escape(''.join(frame(doc)))}</pre></body></html>\n", ""
     label = (lambda c: view.messages.get(c, c)) if view else (lambda c: c)
     header = "".join(f"<th>{escape(label(c))}</th>" for c in doc.columns)
-    body = "".join("<tr>" + "".join(f"<td>{escape('' if v is None else v)}</td>" for v in row) + "</tr>"
-                   for row in doc.display_rows())
-    return f"{head}<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table></body></html>\n"
+    return (f"{head}<table><thead><tr>{header}</tr></thead><tbody>",
+            "</tbody></table></body></html>\n")
+
+
+def rows_print(doc, batch):
+    return "".join("<tr>" + "".join(f"<td>{escape('' if v is None else v)}</td>" for v in row) + "</tr>"
+                   for row in doc.display_rows(batch))

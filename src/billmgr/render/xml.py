@@ -58,18 +58,16 @@ def _coded(name, labels):
     return shown
 
 
-def _rows(doc):
-    """List rows, the hot path of every list call.
+def rows(doc, batch):
+    """A batch of list rows, the hot path of every list call.
 
     All cells are escaped together -- joined by NUL, cleaned, escaped with
     four C-level replaces, split again -- and the rows are one ``str.format``
     of a repeated row template.  Coded columns take their rendered labels; an
     empty plain cell is dropped afterwards with one replace per column.
     """
-    columns, rows = doc.columns, doc.rows
-    if not rows:
-        return ""
-    cells = list(chain.from_iterable(rows))
+    columns = doc.columns
+    cells = list(chain.from_iterable(batch))
     try:
         flat = "".join(cells)          # C speed when every cell is already text, as from sql_list
     except TypeError:
@@ -89,7 +87,7 @@ def _rows(doc):
         shown = _coded(name, tuple(labels.items()))
         escaped[i::width] = map(shown.__getitem__, escaped[i::width])
         slots.append("{}")
-    text = ("<elem>" + "".join(slots) + "</elem>") * len(rows)
+    text = ("<elem>" + "".join(slots) + "</elem>") * len(batch)
     text = text.format(*escaped)
     if has_empty:
         for name in columns:
@@ -97,17 +95,23 @@ def _rows(doc):
     return text
 
 
-def _body(doc):
-    head, parts = [], []
+def _head(doc):
+    """The document's opening and what comes before any rows: an error, ok."""
+    head = [f'<?xml version="1.0" encoding="UTF-8"?>\n<doc func="{escape(doc.func)}" lang="{doc.lang}">']
     if doc.error:
         e = doc.error
         head.append(f'<error type="{escape(e.type)}" object="{escape(e.object)}" lang="{doc.lang}">'
-                     f'<param name="object">{escape(e.object)}</param>'
-                     f'<param name="value">{escape(e.value)}</param>'
-                     f"<msg>{escape(e.msg)}</msg></error>")
+                    f'<param name="object">{escape(e.object)}</param>'
+                    f'<param name="value">{escape(e.value)}</param>'
+                    f"<msg>{escape(e.msg)}</msg></error>")
     if doc.ok:
         head.append("<ok/>")
-    parts.extend(_element(name, value) for name, value in doc.fields)
+    return _clean("".join(head))
+
+
+def _after_rows(doc):
+    """What follows the rows: fields, choice lists, the echoed parameters."""
+    parts = [_element(name, value) for name, value in doc.fields]
     for name, choices in doc.slists:
         parts.append(f'<slist name="{escape(name)}">')
         parts.extend(f'<val key="{escape(key)}">{escape(label)}</val>' for key, label in choices)
@@ -116,22 +120,17 @@ def _body(doc):
         parts.append("<tparams>")
         parts.extend(_element(name, value) for name, value in doc.tparams)
         parts.append("</tparams>")
-    rows = _rows(doc) if doc.rows is not None else ""
-    return _clean("".join(head)) + rows + _clean("".join(parts))
+    return _clean("".join(parts))
 
 
-def _open(doc):
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<doc func="{escape(doc.func)}" lang="{doc.lang}">'
+def frame(doc, view=None):
+    return _head(doc), f"{_after_rows(doc)}</doc>\n"
 
 
-def render(doc, view=None):
-    return f"{_open(doc)}{_body(doc)}</doc>\n"
-
-
-def render_devel(doc, view=None):
+def frame_devel(doc, view=None):
     """The xml document plus what a user interface needs: metadata and messages."""
     extra = ""
     if view is not None:
         messages = "".join(f'<msg name="{escape(k)}">{escape(v)}</msg>' for k, v in view.messages.items())
         extra = f"{view.metadata_xml}<messages>{messages}</messages>"
-    return f"{_open(doc)}{_body(doc)}{extra}</doc>\n"
+    return _head(doc), f"{_after_rows(doc)}{extra}</doc>\n"

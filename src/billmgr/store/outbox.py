@@ -5,6 +5,8 @@ A task is pending until delivered (done) or out of attempts (failed, with
 the last reason); some are recorded failed from the start, for staff to
 see.  A task claimed for delivery is marked ``sending``; one left so by a
 crash goes back to pending at the next start, so delivery is at least once.
+Done and failed tasks are kept ``OutboxRetention`` days (for ``task`` and for
+an admin asking what happened), then removed.
 """
 
 import json
@@ -39,6 +41,12 @@ def claim(db, clock, limit=20):
                       "ORDER BY id LIMIT ?", (clock.stamp(), limit)).fetchall()
     db.executemany("UPDATE outbox SET state = 'sending' WHERE id = ?", [(row[0],) for row in rows])
     return [(task_id, kind, json.loads(payload)) for task_id, kind, payload in rows]
+
+
+def purge(db, clock, days):
+    """Remove the tasks done or failed more than ``days`` days ago; returns how many."""
+    before = (clock.now() - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+    return db.execute("DELETE FROM outbox WHERE state IN ('done', 'failed') AND done < ?", (before,)).rowcount
 
 
 def finish(db, clock, task_id, error=None, retry=True):
