@@ -1,10 +1,20 @@
 """out=text (what mgrctl prints) and out=print (a printable HTML list)."""
 
+from ..doc import Node
 from .xml import escape
 
 
 def _flat(value):
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _field_lines(fields, prefix=""):
+    """``name=value`` per field; a nested one's children as ``name.child=value``."""
+    for name, value in fields:
+        if isinstance(value, Node):
+            yield from _field_lines(value.children, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}={_flat(value)}"
 
 
 def render(doc, view=None):
@@ -17,7 +27,7 @@ def render(doc, view=None):
         lines.extend(" ".join(f"{name}={_flat(value)}" for name, value in zip(columns, row)
                               if value is not None and value != "") for row in doc.display_rows())
     else:
-        lines.extend(f"{name}={_flat(value)}" for name, value in doc.fields)
+        lines.extend(_field_lines(doc.fields))
     return "".join(line + "\n" for line in lines)
 
 
