@@ -21,6 +21,11 @@ def two_clients(tmp_path_factory):
         d.mgrctl("-m", "billmgr", "ticket.write.account", f"elid={client}", f"subject=T{client}",
                  "message=m", "sok=ok")
     d.as_alice = f"authinfo=alice@example.com:{PASSWORD}"
+    d.method = d.mgrctl("-m", "billmgr", "paymethod.edit", "name=Wire", "sok=ok").stdout.split("id=")[1].strip()
+    subaccount = d.mgrctl("-m", "billmgr", "subaccount.edit", f"plid={d.bob}", "sok=ok").stdout.split("id=")[1].strip()
+    d.mgrctl("-m", "billmgr", "payment.add", f"plid={d.bob}", f"paymethod={d.method}", "amount=5", "sok=ok")
+    d.mgrctl("-m", "billmgr", "subaccount.expense.edit", f"plid={d.bob}", f"subaccount={subaccount}", "amount=1",
+             "postpaid=on", "sok=ok")
     yield d
     d.stop()
 
@@ -72,7 +77,24 @@ def check_ticket_edit(d):
         assert result.stderr.startswith("ERROR missed(ticket)")
 
 
-CONFINEMENT = {"whoami": check_whoami, "user": check_user, "user.edit": check_user_edit,
+def check_account_payment(d):
+    assert d.call("account.payment", d.as_alice, f"plid={d.bob}", out="JSONdata").get("elem", []) == []
+
+
+def check_payment_add(d):
+    added = d.call("payment.add", d.as_alice, f"plid={d.bob}", f"paymethod={d.method}", "amount=7", "sok=ok")
+    mine = d.call("account.payment", d.as_alice, out="JSONdata")["elem"]
+    assert [p["id"] for p in mine] == [added["payment_id"]["$"]] and mine[0]["account_name"] == "alice@example.com"
+
+
+def check_subaccount_expense(d):
+    assert d.call("subaccount.expense", d.as_alice, f"plid={d.bob}", out="JSONdata").get("elem", []) == []
+    assert d.call("subaccount.expense", f"plid={d.bob}", out="JSONdata")["p_elems"] == "1"
+
+
+CONFINEMENT = {"account.payment": check_account_payment, "payment.add": check_payment_add,
+               "subaccount.expense": check_subaccount_expense,
+               "whoami": check_whoami, "user": check_user, "user.edit": check_user_edit,
                "user.delete": check_user_delete, "ticket": check_ticket, "ticket.edit": check_ticket_edit}
 
 

@@ -30,6 +30,11 @@ def populated(tmp_path_factory):
                         "sok=ok").stdout.split("id=")[1].strip()
     d.mgrctl("-m", "billmgr", "subaccount.edit", f"plid={d.client}", "sok=ok")
     d.mgrctl("-m", "billmgr", "paymethod.edit", "name=Wire", "sok=ok")
+    d.expense = d.mgrctl("-m", "billmgr", "subaccount.expense.edit", f"plid={d.client}", "amount=3", "postpaid=on",
+                         "sok=ok").stdout.split("id=")[1].strip()
+    d.payment = d.mgrctl("-m", "billmgr", "payment.add", f"plid={d.client}", "paymethod=1", "amount=5",
+                         "sok=ok").stdout.split("payment_id=")[1].strip()
+    d.mgrctl("-m", "billmgr", "payment.setpaid", f"elid={d.payment}")
     yield d
     d.stop()
 
@@ -52,6 +57,14 @@ def context(d, func):
         return [f"elid={d.login}"]
     if func in ("project.edit", "paymethod.edit", "subaccount.edit"):
         return ["elid=1", f"plid={d.client}"]
+    if func in ("payment.edit", "payment.history", "payment.info", "payment.refund"):
+        return [f"elid={d.payment}", f"plid={d.client}"]
+    if func.startswith("payment.expense"):
+        return [f"plid={d.payment}"] + ([f"elid={d.expense}"] if func.endswith(".edit") else [])
+    if func in ("payment.add", "subaccount.expense"):
+        return [f"plid={d.client}"]
+    if func == "subaccount.expense.edit":
+        return [f"elid={d.expense}", f"plid={d.client}"]
     if func == "currency.edit":
         return ["elid=643"]
     return []

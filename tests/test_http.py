@@ -141,8 +141,10 @@ def test_su_and_lang(web):
 
 def test_seed_urls_reach_the_dispatcher_with_their_parameters(web):
     """The example calls of the API documents, as written (functions of later issues answer 'func')."""
+    response, body = web.request("/billmgr?authinfo=admin:Adm1n-secret&elid=3&func=payment.setpaid&out=xml")
+    assert response.getheader("X-Billmgr-Error") == "missed"    # the function exists; payment 3 does not
+    assert etree.fromstring(body).find("error").get("object") == "payment"
     seeds = [
-        "/billmgr?authinfo=admin:Adm1n-secret&elid=3&func=payment.setpaid&out=xml",
         "/?authinfo=admin:Adm1n-secret&func=service.prolong&period=1&elid=958&skipbasket=on&sok=ok",
         "/?authinfo=admin:Adm1n-secret&func=dedic.edit&addon_26=10&addon_26=10&addon_28=5000&elid=1065&sok=ok",
         "/billmgr?func=dedic&filter=on&account=alice&out=json&status=2&authinfo=admin:Adm1n-secret",

@@ -40,6 +40,18 @@ class Cell:
         return f"Cell({self.text!r}, {self.attrs!r})"
 
 
+class Node:
+    """A field holding child fields: a nested element, e.g. payment.info's ``<paymethod>`` settings."""
+
+    __slots__ = ("children",)
+
+    def __init__(self, children):
+        self.children = list(children)  # (name, str | Cell | Node)
+
+    def __repr__(self):
+        return f"Node({self.children!r})"
+
+
 @dataclass(frozen=True)
 class ErrorInfo:
     type: str

@@ -18,7 +18,7 @@ import json
 from functools import lru_cache
 from itertools import chain
 
-from ..doc import Cell
+from ..doc import Cell, Node
 
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode   # one encoder, made once
 
@@ -32,6 +32,8 @@ def _object(parts):
 
 
 def _node(value):
+    if isinstance(value, Node):
+        return _group(value.children, _node)
     if isinstance(value, Cell):
         node = {f"${k}": v for k, v in value.attrs}
         node["$"] = value.text
@@ -40,6 +42,8 @@ def _node(value):
 
 
 def _plain(value):
+    if isinstance(value, Node):
+        return _group(value.children, _plain)
     return value.text if isinstance(value, Cell) else str(value)
 
 

@@ -1,10 +1,20 @@
 """out=text (what mgrctl prints) and out=print (a printable HTML list)."""
 
+from ..doc import Node
 from .xml import escape
 
 
 def _flat(value):
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _field_lines(fields, prefix=""):
+    """``name=value`` per field; a nested one's children as ``name.child=value``."""
+    for name, value in fields:
+        if isinstance(value, Node):
+            yield from _field_lines(value.children, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}={_flat(value)}"
 
 
 def frame(doc, view=None):
@@ -13,7 +23,7 @@ def frame(doc, view=None):
         return f"ERROR {e.type}({e.object}): {_flat(e.msg)}\n", ""
     head = "OK\n" if doc.ok else ""
     if doc.rows is None:
-        head += "".join(f"{name}={_flat(value)}\n" for name, value in doc.fields)
+        head += "".join(line + "\n" for line in _field_lines(doc.fields))
     return head, ""
 
 

@@ -4,7 +4,7 @@ import re
 from functools import lru_cache
 from itertools import chain
 
-from ..doc import Cell
+from ..doc import Cell, Node
 
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -21,6 +21,8 @@ def escape(value):
 
 
 def _element(name, value):
+    if type(value) is Node:
+        return f"<{name}>{''.join(_element(k, v) for k, v in value.children)}</{name}>"
     if type(value) is Cell:
         attrs = "".join(f' {k}="{escape(v)}"' for k, v in value.attrs)
         return f"<{name}{attrs}>{escape(value.text)}</{name}>"

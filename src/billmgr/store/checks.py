@@ -6,7 +6,7 @@ every cached balance equals the sum of its journal) is one more function in
 CHECKS, next to the code that keeps it.
 """
 
-from .. import ledger
+from .. import distribution, ledger
 from . import migrations
 
 
@@ -35,9 +35,17 @@ def balances(db):
         yield from ledger.consistency(db)
 
 
+def payments(db):
+    """Every payment's usedamount is its distributions' sum, every expense's notpayd its amount less
+    what paid it, and every credited payment has exactly one credit in the journal."""
+    if db.execute("PRAGMA user_version").fetchone()[0] == len(migrations.MIGRATIONS):
+        yield from distribution.consistency(db)
+
+
 CHECKS = [
     ("integrity", integrity),
     ("foreign keys", foreign_keys),
     ("schema version", schema_version),
     ("balances", balances),
+    ("payments", payments),
 ]

@@ -267,7 +267,61 @@ def m005_lists_at_scale(db):
         search.create_index(db, table, column)
 
 
-MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money, m005_lists_at_scale]
+def m006_payments(db):
+    """Payments with their history, expenses, and how much of each payment paid each expense.
+
+    A payment is credited once: the journal takes one ``payment`` posting per
+    payment (a partial unique index), whatever the code above it does.
+    """
+    _run(db, """
+    CREATE TABLE payment (
+        id INTEGER PRIMARY KEY,
+        number TEXT NOT NULL DEFAULT '',
+        status INTEGER NOT NULL DEFAULT 1 CHECK (status BETWEEN 1 AND 9),
+        account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        subaccount INTEGER NOT NULL REFERENCES subaccount(id) ON DELETE CASCADE,
+        paymethod INTEGER NOT NULL REFERENCES paymethod(id),
+        subaccountamount INTEGER NOT NULL, paymethodamount INTEGER NOT NULL,
+        commissionamount INTEGER NOT NULL DEFAULT 0,
+        usedamount INTEGER NOT NULL DEFAULT 0 CHECK (usedamount >= 0),
+        randomnumber TEXT NOT NULL, externalid TEXT NOT NULL DEFAULT '', info TEXT NOT NULL DEFAULT '',
+        restrictrefund INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL DEFAULT '',
+        note TEXT NOT NULL DEFAULT '', documentnumber TEXT NOT NULL DEFAULT '', documentdate TEXT,
+        createdate TEXT NOT NULL, paydate TEXT,
+        sender INTEGER REFERENCES account(id) ON DELETE SET NULL,
+        refund_of INTEGER REFERENCES payment(id) ON DELETE CASCADE);
+    CREATE INDEX payment_account ON payment (account, id);
+    CREATE INDEX payment_subaccount ON payment (subaccount, status);
+    CREATE INDEX payment_refund_of ON payment (refund_of);
+    CREATE TABLE payment_history (
+        id INTEGER PRIMARY KEY,
+        payment INTEGER NOT NULL REFERENCES payment(id) ON DELETE CASCADE,
+        changedate TEXT NOT NULL, user TEXT NOT NULL, ip TEXT NOT NULL, action TEXT NOT NULL,
+        description TEXT NOT NULL);
+    CREATE INDEX payment_history_payment ON payment_history (payment, id);
+    CREATE TABLE expense (
+        id INTEGER PRIMARY KEY,
+        account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        subaccount INTEGER NOT NULL REFERENCES subaccount(id) ON DELETE CASCADE,
+        item INTEGER, operation TEXT NOT NULL DEFAULT '',
+        name TEXT NOT NULL DEFAULT '', name_ru TEXT NOT NULL DEFAULT '',
+        amount INTEGER NOT NULL CHECK (amount > 0), taxamount INTEGER NOT NULL DEFAULT 0,
+        taxrate TEXT NOT NULL DEFAULT '0', discount INTEGER, discountamount INTEGER NOT NULL DEFAULT 0,
+        notpayd INTEGER NOT NULL CHECK (notpayd >= 0 AND notpayd <= amount),
+        realdate TEXT NOT NULL, cdate TEXT NOT NULL, postpaid INTEGER NOT NULL DEFAULT 0);
+    CREATE INDEX expense_subaccount ON expense (subaccount, realdate, id);
+    CREATE INDEX expense_account ON expense (account, id);
+    CREATE TABLE payment_expense (
+        payment INTEGER NOT NULL REFERENCES payment(id) ON DELETE CASCADE,
+        expense INTEGER NOT NULL REFERENCES expense(id) ON DELETE CASCADE,
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        PRIMARY KEY (payment, expense));
+    CREATE INDEX payment_expense_expense ON payment_expense (expense);
+    CREATE UNIQUE INDEX journal_payment_credit ON journal (ref_id) WHERE kind = 'payment' AND ref_kind = 'payment'
+    """)
+
+
+MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money, m005_lists_at_scale, m006_payments]
 
 
 def apply(conn, done=lambda version: None):

@@ -1,0 +1,222 @@
+"""Expenses: subaccount.expense (+ .edit, .delete), and how a payment paid them: payment.expense
+(+ .edit, .delete).
+
+An expense debits its subaccount through ``ledger.withdraw`` (refused, nothing
+written, when the money is not there and the charge is not post-paid), then
+is paid from the subaccount's credited payments that have money left, oldest
+first; what they do not cover stays ``notpayd`` until a payment comes.  Tax
+is included in the amount at the expense's ``taxrate`` (``billing.tax.split``);
+discounts are not applied yet.  ``item`` is kept as a plain number until
+services exist.
+"""
+
+import re
+from decimal import Decimal
+
+from .. import distribution, errors, history, ledger
+from ..billing import tax, text
+from ..billing.currency import currency as iso_currency
+from ..billing.errors import InvalidValue
+from ..billing.money import Money
+from ..doc import Doc
+from ..lists import contains, equals, sql_list
+from ..sqlmoney import shown
+from ..store import joined
+from .owner import client_scope, existing_account
+
+_RATE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,4})?")
+OPERATIONS = ("open", "prolong", "billdaily", "changeaddon", "statistic", "transfer", "manual")
+
+
+def subaccount_expense(req):
+    account = client_scope(req)
+    name = "CASE WHEN e.name_ru != '' THEN e.name_ru ELSE e.name END" if req.lang == "ru" else "e.name"
+    columns = {"id": "e.id", "locale_name": name, "realdate": "e.realdate", "cdate": "e.cdate",
+               "amount": shown("e.amount", "c.minor_units"), "notpayd": shown("e.notpayd", "c.minor_units"),
+               "discountamount": shown("e.discountamount", "c.minor_units"),
+               "payments": f"(SELECT {joined('CAST(pe.payment AS TEXT)')} FROM payment_expense pe "
+                           "WHERE pe.expense = e.id)",
+               "discount": "e.discount", "taxamount": shown("e.taxamount", "c.minor_units")}
+    return sql_list(req, "expense e JOIN subaccount s ON s.id = e.subaccount JOIN currency c ON c.id = s.currency",
+                    columns, "e.id", filters={"name": contains(name), "operation": equals("e.operation")},
+                    where=["e.account = ?"] if account is not None else [], args=() if account is None else (account,))
+
+
+def _load(req, elid):
+    row = req.db.execute("SELECT e.id, e.account, e.subaccount, e.item, e.operation, e.name, e.name_ru, e.amount, "
+                         "e.taxamount, e.taxrate, e.notpayd, e.realdate, e.cdate, e.postpaid, s.currency "
+                         "FROM expense e JOIN subaccount s ON s.id = e.subaccount WHERE e.id = ?",
+                         (elid,)).fetchone()
+    scope = client_scope(req)
+    if row is None or (scope is not None and row[1] != scope):
+        raise errors.missed("expense", elid)
+    return dict(zip(("id", "account", "subaccount", "item", "operation", "name", "name_ru", "amount", "taxamount",
+                     "taxrate", "notpayd", "realdate", "cdate", "postpaid", "currency"), row))
+
+
+def _form(req, expense):
+    unit = iso_currency(expense["currency"])
+    fields = [("elid", str(expense["id"])), ("plid", str(expense["account"])),
+              ("subaccount", str(expense["subaccount"])), ("item", str(expense["item"] or "")),
+              ("operation", expense["operation"]), ("amount", text.show(Money(expense["amount"], unit))),
+              ("taxrate", expense["taxrate"]), ("taxamount", text.show(Money(expense["taxamount"], unit))),
+              ("notpayd", text.show(Money(expense["notpayd"], unit))),
+              ("postpaid", "on" if expense["postpaid"] else "off"), ("name", expense["name"]),
+              ("name_ru", expense["name_ru"]), ("realdate", expense["realdate"]), ("cdate", expense["cdate"])]
+    return Doc.form(fields, [("operation", _operations(req))])
+
+
+def _operations(req):
+    return [(op, req.msg(f"operation_{op}")) for op in OPERATIONS]
+
+
+def _subaccount(req, account):
+    """The subaccount charged: ``subaccount`` (the client's), or the client's active one."""
+    elid = req.int_param("subaccount")
+    row = req.db.execute("SELECT id FROM subaccount WHERE account = ? AND "
+                         + ("id = ?" if elid is not None else "active = 1 ORDER BY id"),
+                         (account, elid) if elid is not None else (account,)).fetchone()
+    if row is None:
+        raise errors.missed("subaccount", req.params.get("subaccount", ""))
+    return ledger.subaccount(req.db, row[0])
+
+
+def _create(req, account):
+    target = _subaccount(req, account)
+    source = req.params.get("amount", "")
+    try:
+        amount = text.parse(source, target.currency)
+        if amount.minor <= 0:
+            raise InvalidValue("an expense is a positive amount")
+    except InvalidValue:
+        raise errors.value("amount", source) from None
+    rate = (req.params.get("taxrate") or "0").replace(",", ".")
+    if not _RATE.fullmatch(rate):
+        raise errors.value("taxrate", req.params.get("taxrate"))
+    taxed = tax.split(amount, Decimal(rate))
+    operation = req.params.get("operation") or "manual"
+    if operation not in OPERATIONS:
+        raise errors.value("operation", operation)
+    name = req.params.get("name") or req.registry.message("en", req.spec.name, f"operation_{operation}")
+    name_ru = req.params.get("name_ru") or (req.registry.message("ru", req.spec.name, f"operation_{operation}")
+                                            if not req.params.get("name") else "")
+    postpaid = req.params.get("postpaid") == "on" or target.allowpostpaid
+    stamp = req.clock.stamp()
+    expense = req.db.execute(
+        "INSERT INTO expense (account, subaccount, item, operation, name, name_ru, amount, taxamount, taxrate, "
+        "notpayd, realdate, cdate, postpaid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (account, target.id, req.int_param("item"), operation, name, name_ru, amount.minor, taxed.tax.minor, rate,
+         amount.minor, stamp, req.params.get("cdate") or stamp, int(postpaid))).lastrowid
+    ledger.withdraw(req.context, target.id, amount, "expense", ("expense", expense), name, postpaid=postpaid)
+    distribution.cover_from_payments(req.db, expense)
+    history.record(req.context, account, f"expense #{expense}: {text.show_iso(amount)} ({name})")
+    return expense
+
+
+def subaccount_expense_edit(req):
+    if req.elid:
+        expense = _load(req, req.int_param("elid"))
+        if not req.sok:
+            return _form(req, expense)
+        values = {name: req.params.get(name) for name in ("name", "name_ru", "cdate") if name in req.params}
+        for name in ("amount", "subaccount", "taxrate", "operation", "item", "realdate"):
+            if name in req.params and req.params.get(name) != _form_value(expense, name):
+                raise errors.MgrError("value", name, req.params.get(name), "msg_error_expense_fixed")
+        if values:
+            req.db.execute(f"UPDATE expense SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+                           (*values.values(), expense["id"]))
+            history.record(req.context, expense["account"],
+                           f"expense #{expense['id']}: {history.describe_changes(expense, values)}")
+        return Doc.success()
+    account = existing_account(req, "plid") if not req.caller.is_client else req.caller.account
+    if not req.sok:
+        return Doc.form([("plid", str(account)), ("operation", "manual"), ("taxrate", "0")],
+                        [("operation", _operations(req))])
+    return Doc.success(id=_create(req, account))
+
+
+def _form_value(expense, name):
+    if name == "amount":
+        return text.show(Money(expense["amount"], iso_currency(expense["currency"])))
+    return "" if expense[name] is None else str(expense[name])
+
+
+def subaccount_expense_delete(req):
+    """Each expense undone: its money back to the balance (an ``expense`` posting), its payments' money
+    freed and spent on the subaccount's other unpaid expenses, oldest first."""
+    for elid in req.params.ids():
+        expense = _load(req, elid)
+        freed = [payment for (payment,) in req.db.execute(
+            "SELECT payment FROM payment_expense WHERE expense = ? ORDER BY payment", (elid,)).fetchall()]
+        for payment in freed:
+            distribution.unpay(req.db, payment, elid)
+        unit = iso_currency(expense["currency"])
+        ledger.post(req.context, expense["subaccount"], Money(expense["amount"], unit), "expense",
+                    ("expense", elid), f"expense #{elid} deleted")
+        req.db.execute("DELETE FROM expense WHERE id = ?", (elid,))
+        for payment in freed:   # money freed goes to other debts first
+            distribution.cover_expenses(req.db, payment)
+        history.record(req.context, expense["account"],
+                       f"expense #{elid} deleted: {text.show_iso(Money(expense['amount'], unit))}")
+
+
+def _payment(req):
+    row = req.db.execute("SELECT p.id, p.account, p.subaccount, p.status, s.currency FROM payment p "
+                         "JOIN subaccount s ON s.id = p.subaccount WHERE p.id = ?",
+                         (req.int_param("plid"),)).fetchone()
+    scope = client_scope(req) if req.caller.is_client else None
+    if row is None or (scope is not None and row[1] != scope):
+        raise errors.missed("payment", req.params.get("plid", ""))
+    return dict(zip(("id", "account", "subaccount", "status", "currency"), row))
+
+
+def payment_expense(req):
+    payment = _payment(req)
+    name = "CASE WHEN e.name_ru != '' THEN e.name_ru ELSE e.name END" if req.lang == "ru" else "e.name"
+    columns = {"expense": "pe.expense", "expense_locale_name": name,
+               "amount_iso": f"{shown('pe.amount', 'c.minor_units')} || ' ' || c.iso",
+               "invoice": "NULL", "invoice_number": "''"}
+    return sql_list(req, "payment_expense pe JOIN expense e ON e.id = pe.expense JOIN subaccount s "
+                    "ON s.id = e.subaccount JOIN currency c ON c.id = s.currency", columns, "pe.expense",
+                    where=["pe.payment = ?"], args=(payment["id"],))
+
+
+def payment_expense_edit(req):
+    """A piece of the payment ``plid`` paying expense ``elid`` (or ``expense`` when new), set by hand."""
+    payment = _payment(req)
+    unit = iso_currency(payment["currency"])
+    expense = req.int_param("elid") if req.elid else req.int_param("expense")
+    current = req.db.execute("SELECT amount FROM payment_expense WHERE payment = ? AND expense = ?",
+                             (payment["id"], expense)).fetchone() if expense is not None else None
+    if req.elid and current is None:
+        raise errors.missed("expense", req.elid)
+    if not req.sok:
+        return Doc.form([("plid", str(payment["id"])), ("elid", req.elid), ("expense", str(expense or "")),
+                         ("amount", text.show(Money(current[0], unit)) if current else "")])
+    found = req.db.execute("SELECT notpayd FROM expense WHERE id = ? AND subaccount = ?",
+                           (expense, payment["subaccount"])).fetchone()
+    if found is None:
+        raise errors.missed("expense", req.params.get("expense", req.elid))
+    if payment["status"] != 4:
+        raise errors.MgrError("value", "plid", payment["id"], "msg_error_payment_not_paid")
+    source = req.params.get("amount", "")
+    try:
+        amount = text.parse(source, unit)
+    except InvalidValue:
+        raise errors.value("amount", source) from None
+    was = distribution.unpay(req.db, payment["id"], expense)
+    left, notpayd = distribution.unused(req.db, payment["id"]), found[0] + was
+    if amount.minor <= 0 or amount.minor > min(left, notpayd):
+        raise errors.MgrError("value", "amount", source, "msg_error_distribution_too_much")
+    distribution.pay(req.db, payment["id"], expense, amount.minor)
+    history.record(req.context, payment["account"],
+                   f"payment #{payment['id']} pays expense #{expense}: {text.show_iso(amount)}")
+    return Doc.success() if req.elid else Doc.success(id=expense)
+
+
+def payment_expense_delete(req):
+    payment = _payment(req)
+    for expense in req.params.ids():
+        if not distribution.unpay(req.db, payment["id"], expense):
+            raise errors.missed("expense", expense)
+        history.record(req.context, payment["account"], f"payment #{payment['id']} no longer pays expense #{expense}")
