@@ -23,71 +23,14 @@ CREATE TABLE "account" (
    "registration_ip" TEXT DEFAULT '',
    "status" INTEGER NOT NULL DEFAULT 2
 , partner TEXT NOT NULL DEFAULT '', partner_sesid TEXT NOT NULL DEFAULT '', ga TEXT NOT NULL DEFAULT '', tzoffset TEXT NOT NULL DEFAULT '');
-INSERT INTO "account" VALUES(1,'Alice Liddell','alice@example.com','Alice Liddell',1,NULL,NULL,'','','','',0,'','',NULL,NULL,0,NULL,'2026-11-29 16:02:22','',2,'','','','');
-INSERT INTO "account" VALUES(2,'Боб Иванов','bob@example.com','',1,643,NULL,'switched to card','vip','','',0,'','',NULL,1,0,NULL,'2026-11-29 16:02:22','',2,'','','','');
-INSERT INTO "account" VALUES(3,'carol@example.com','carol@example.com','',1,NULL,NULL,'','','','',1,'','',NULL,NULL,1,NULL,'2026-11-29 16:02:22','192.0.2.7',2,'','','','');
-INSERT INTO "account" VALUES(4,'dave@example.com','dave@example.com','',2,NULL,NULL,'','','','',0,'','',NULL,NULL,0,NULL,'2026-11-29 16:02:23','',2,'','','','');
+INSERT INTO "account" VALUES(1,'Alice Liddell','alice@example.com','Alice Liddell',1,NULL,NULL,'','','','',0,'','',NULL,NULL,0,NULL,'2026-11-29 16:05:01','',2,'','','','');
+INSERT INTO "account" VALUES(2,'Боб Иванов','bob@example.com','',1,643,NULL,'switched to card','vip','','',0,'','',NULL,1,0,NULL,'2026-11-29 16:05:02','',2,'','','','');
+INSERT INTO "account" VALUES(3,'carol@example.com','carol@example.com','',1,NULL,NULL,'','','','',1,'','',NULL,NULL,1,NULL,'2026-11-29 16:05:02','192.0.2.7',2,'','','','');
+INSERT INTO "account" VALUES(4,'dave@example.com','dave@example.com','',2,NULL,NULL,'','','','',0,'','',NULL,NULL,0,NULL,'2026-11-29 16:05:02','',2,'','','','');
 CREATE TABLE account_accountgroup (
         account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
         accountgroup INTEGER NOT NULL REFERENCES accountgroup(id) ON DELETE CASCADE,
         PRIMARY KEY (account, accountgroup));
-PRAGMA writable_schema=ON;
-INSERT INTO sqlite_master(type,name,tbl_name,rootpage,sql)VALUES('table','account_email_search','account_email_search',0,'CREATE VIRTUAL TABLE account_email_search USING fts5(email, content=''account'', content_rowid=''id'', tokenize=''trigram'')');
-INSERT INTO "account_email_search" VALUES('alice@example.com');
-INSERT INTO "account_email_search" VALUES('bob@example.com');
-INSERT INTO "account_email_search" VALUES('carol@example.com');
-INSERT INTO "account_email_search" VALUES('dave@example.com');
-CREATE TABLE 'account_email_search_config'(k PRIMARY KEY, v) WITHOUT ROWID;
-INSERT INTO "account_email_search_config" VALUES('version',4);
-CREATE TABLE 'account_email_search_data'(id INTEGER PRIMARY KEY, block BLOB);
-INSERT INTO "account_email_search_data" VALUES(1,X'0439');
-INSERT INTO "account_email_search_data" VALUES(10,X'000000000106060006010101020101030101040101050101060101');
-INSERT INTO "account_email_search_data" VALUES(137438953473,X'0000007704302E636F01020F01034065780102070103616C6901020202026D7001020A010363654001020502026F6D0102100103652E6301020E0202406501020602027861010208010369636501020401036C652E01020D0202696301020301036D706C01020B0103706C6501020C010378616D010209040808080708070807070808070808');
-INSERT INTO "account_email_search_data" VALUES(274877906945,X'0000006A04302E636F02020D01034065780202050103616D70020208010362406502020402026F620202020103636F6D02020E0103652E6302020C0202786102020601036C652E02020B01036D706C02020901036F62400202030103706C6502020A010378616D02020704080808080708080708080808');
-INSERT INTO "account_email_search_data" VALUES(412316860417,X'0000007804302E636F03020F01034065780302070103616D7003020A0202726F030203010363617203020202026F6D0302100103652E6303020E0202786103020801036C40650302060202652E03020D01036D706C03020B01036F6C400302050103706C6503020C0103726F6C030204010378616D030209040808080708070807080708080808');
-INSERT INTO "account_email_search_data" VALUES(549755813889,X'0000007204302E636F04020E01034065780402060103616D700402090103636F6D04020F0103652E6304020D02024065040205020278610402070103676F6E04020201036C652E04020C01036D706C04020A01036E654004020401036F6E650402030103706C6504020B010378616D0402080408080808080707080808080808');
-INSERT INTO "account_email_search_data" VALUES(687194767361,X'0000006404302E636F0401010340657804010103616D7004010103636F6D04010103652E6304010202406504010202786104010103676F6E040101036C652E040101036D706C040101036E6540040101036F6E6504010103706C650401010378616D04010407070707070606070707070707');
-INSERT INTO "account_email_search_data" VALUES(824633720833,X'0000007104302E636F04020E01034065780402060103616D70040209020276650402030103636F6D04020F01036461760402020103652E6304020D020240650402050202786104020701036C652E04020C01036D706C04020A0103706C6504020B0103766540040204010378616D0402080408080807080808070708080808');
-CREATE TABLE 'account_email_search_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
-INSERT INTO "account_email_search_docsize" VALUES(1,X'0F');
-INSERT INTO "account_email_search_docsize" VALUES(2,X'0D');
-INSERT INTO "account_email_search_docsize" VALUES(3,X'0F');
-INSERT INTO "account_email_search_docsize" VALUES(4,X'0E');
-CREATE TABLE 'account_email_search_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
-INSERT INTO "account_email_search_idx" VALUES(1,X'',2);
-INSERT INTO "account_email_search_idx" VALUES(2,X'',2);
-INSERT INTO "account_email_search_idx" VALUES(3,X'',2);
-INSERT INTO "account_email_search_idx" VALUES(4,X'',2);
-INSERT INTO "account_email_search_idx" VALUES(5,X'',2);
-INSERT INTO "account_email_search_idx" VALUES(6,X'',2);
-INSERT INTO sqlite_master(type,name,tbl_name,rootpage,sql)VALUES('table','account_name_search','account_name_search',0,'CREATE VIRTUAL TABLE account_name_search USING fts5(name, content=''account'', content_rowid=''id'', tokenize=''trigram'')');
-INSERT INTO "account_name_search" VALUES('Alice Liddell');
-INSERT INTO "account_name_search" VALUES('Боб Иванов');
-INSERT INTO "account_name_search" VALUES('carol@example.com');
-INSERT INTO "account_name_search" VALUES('dave@example.com');
-CREATE TABLE 'account_name_search_config'(k PRIMARY KEY, v) WITHOUT ROWID;
-INSERT INTO "account_name_search_config" VALUES('version',4);
-CREATE TABLE 'account_name_search_data'(id INTEGER PRIMARY KEY, block BLOB);
-INSERT INTO "account_name_search_data" VALUES(1,X'0430');
-INSERT INTO "account_name_search_data" VALUES(10,X'000000000106060006010101020101030101040101050101060101');
-INSERT INTO "account_name_search_data" VALUES(137438953473,X'000000570430206C690102070103616C690102020103636520010205010364646501020A0202656C01020B010365206C01020602026C6C01020C01036963650102040202646401020901036C69630102030301640102080408080808070807080708');
-INSERT INTO "account_name_search_data" VALUES(274877906945,X'00000052063020D0B8D0B20202050106D0B0D0BDD0BE0202080204B120D0B80202040304D0BED0B10202020205B2D0B0D0BD0202070205B8D0B2D0B00202060205BDD0BED0B20202090204BED0B120020203040A0B09090A0A0A');
-INSERT INTO "account_name_search_data" VALUES(412316860417,X'0000007804302E636F03020F01034065780302070103616D7003020A0202726F030203010363617203020202026F6D0302100103652E6303020E0202786103020801036C40650302060202652E03020D01036D706C03020B01036F6C400302050103706C6503020C0103726F6C030204010378616D030209040808080708070807080708080808');
-INSERT INTO "account_name_search_data" VALUES(549755813889,X'0000007204302E636F04020E01034065780402060103616D700402090103636F6D04020F0103652E6304020D02024065040205020278610402070103676F6E04020201036C652E04020C01036D706C04020A01036E654004020401036F6E650402030103706C6504020B010378616D0402080408080808080707080808080808');
-INSERT INTO "account_name_search_data" VALUES(687194767361,X'0000006404302E636F0401010340657804010103616D7004010103636F6D04010103652E6304010202406504010202786104010103676F6E040101036C652E040101036D706C040101036E6540040101036F6E6504010103706C650401010378616D04010407070707070606070707070707');
-INSERT INTO "account_name_search_data" VALUES(824633720833,X'0000007104302E636F04020E01034065780402060103616D70040209020276650402030103636F6D04020F01036461760402020103652E6304020D020240650402050202786104020701036C652E04020C01036D706C04020A0103706C6504020B0103766540040204010378616D0402080408080807080808070708080808');
-CREATE TABLE 'account_name_search_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
-INSERT INTO "account_name_search_docsize" VALUES(1,X'0B');
-INSERT INTO "account_name_search_docsize" VALUES(2,X'08');
-INSERT INTO "account_name_search_docsize" VALUES(3,X'0F');
-INSERT INTO "account_name_search_docsize" VALUES(4,X'0E');
-CREATE TABLE 'account_name_search_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
-INSERT INTO "account_name_search_idx" VALUES(1,X'',2);
-INSERT INTO "account_name_search_idx" VALUES(2,X'',2);
-INSERT INTO "account_name_search_idx" VALUES(3,X'',2);
-INSERT INTO "account_name_search_idx" VALUES(4,X'',2);
-INSERT INTO "account_name_search_idx" VALUES(5,X'',2);
-INSERT INTO "account_name_search_idx" VALUES(6,X'',2);
 CREATE TABLE account_offer (
         account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
         offer INTEGER NOT NULL REFERENCES offer(id), accepted TEXT NOT NULL,
@@ -294,23 +237,23 @@ INSERT INTO "department_function" VALUES(1,'account.edit');
 CREATE TABLE history (
         id INTEGER PRIMARY KEY, account INTEGER NOT NULL, changedate TEXT NOT NULL,
         user TEXT NOT NULL, ip TEXT NOT NULL, action TEXT NOT NULL, description TEXT NOT NULL);
-INSERT INTO "history" VALUES(1,1,'2026-11-29 16:02:22','root','local','account.edit','created: email:  -> alice@example.com; realname:  -> Alice Liddell; name:  -> Alice Liddell; project:  -> 1; registration_date:  -> 2026-11-29 16:02:22');
-INSERT INTO "history" VALUES(2,2,'2026-11-29 16:02:22','root','local','account.edit','created: email:  -> bob@example.com; country:  -> 643; name:  -> Боб Иванов; label:  -> vip; note:  -> pays by "wire"
-monthly; project:  -> 1; registration_date:  -> 2026-11-29 16:02:22');
-INSERT INTO "history" VALUES(3,3,'2026-11-29 16:02:22','root','local','account.edit','created: email:  -> carol@example.com; verify_email:  -> 1; registration_ip:  -> 192.0.2.7; nocalcstat:  -> 1; name:  -> carol@example.com; project:  -> 1; registration_date:  -> 2026-11-29 16:02:22');
-INSERT INTO "history" VALUES(4,4,'2026-11-29 16:02:22','root','local','account.edit','created: email:  -> gone@example.com; name:  -> gone@example.com; project:  -> 1; registration_date:  -> 2026-11-29 16:02:22');
-INSERT INTO "history" VALUES(5,2,'2026-11-29 16:02:22','root','local','account.edit','employee:  -> 1; note: pays by "wire"
+INSERT INTO "history" VALUES(1,1,'2026-11-29 16:05:01','root','local','account.edit','created: email:  -> alice@example.com; realname:  -> Alice Liddell; name:  -> Alice Liddell; project:  -> 1; registration_date:  -> 2026-11-29 16:05:01');
+INSERT INTO "history" VALUES(2,2,'2026-11-29 16:05:02','root','local','account.edit','created: email:  -> bob@example.com; country:  -> 643; name:  -> Боб Иванов; label:  -> vip; note:  -> pays by "wire"
+monthly; project:  -> 1; registration_date:  -> 2026-11-29 16:05:02');
+INSERT INTO "history" VALUES(3,3,'2026-11-29 16:05:02','root','local','account.edit','created: email:  -> carol@example.com; verify_email:  -> 1; registration_ip:  -> 192.0.2.7; nocalcstat:  -> 1; name:  -> carol@example.com; project:  -> 1; registration_date:  -> 2026-11-29 16:05:02');
+INSERT INTO "history" VALUES(4,4,'2026-11-29 16:05:02','root','local','account.edit','created: email:  -> gone@example.com; name:  -> gone@example.com; project:  -> 1; registration_date:  -> 2026-11-29 16:05:02');
+INSERT INTO "history" VALUES(5,2,'2026-11-29 16:05:02','root','local','account.edit','employee:  -> 1; note: pays by "wire"
 monthly -> switched to card');
-INSERT INTO "history" VALUES(6,4,'2026-11-29 16:02:23','root','local','account.edit','created: email:  -> dave@example.com; project:  -> 2; name:  -> dave@example.com; registration_date:  -> 2026-11-29 16:02:23');
-INSERT INTO "history" VALUES(7,1,'2026-11-29 16:02:23','root','local','ticket.write.account','ticket #1 opened: Hello');
-INSERT INTO "history" VALUES(8,1,'2026-11-29 16:02:23','root','local','subaccount.edit','subaccount #1 opened in RUB');
-INSERT INTO "history" VALUES(9,1,'2026-11-29 16:02:23','root','local','subaccount.edit','subaccount #2 opened in USD');
-INSERT INTO "history" VALUES(10,1,'2026-11-29 16:02:23','root','local','subaccount.refund','subaccount #1: refund 12.34 RUB (cash back)');
+INSERT INTO "history" VALUES(6,4,'2026-11-29 16:05:02','root','local','account.edit','created: email:  -> dave@example.com; project:  -> 2; name:  -> dave@example.com; registration_date:  -> 2026-11-29 16:05:02');
+INSERT INTO "history" VALUES(7,1,'2026-11-29 16:05:02','root','local','ticket.write.account','ticket #1 opened: Hello');
+INSERT INTO "history" VALUES(8,1,'2026-11-29 16:05:02','root','local','subaccount.edit','subaccount #1 opened in RUB');
+INSERT INTO "history" VALUES(9,1,'2026-11-29 16:05:02','root','local','subaccount.edit','subaccount #2 opened in USD');
+INSERT INTO "history" VALUES(10,1,'2026-11-29 16:05:02','root','local','subaccount.refund','subaccount #1: refund 12.34 RUB (cash back)');
 CREATE TABLE journal (
         id INTEGER PRIMARY KEY, subaccount INTEGER NOT NULL, amount INTEGER NOT NULL,
         kind TEXT NOT NULL, ref_kind TEXT NOT NULL DEFAULT '', ref_id INTEGER,
         at TEXT NOT NULL, actor TEXT NOT NULL, note TEXT NOT NULL DEFAULT '');
-INSERT INTO "journal" VALUES(1,1,-1234,'refund','',NULL,'2026-11-29 16:02:23','root','cash back');
+INSERT INTO "journal" VALUES(1,1,-1234,'refund','',NULL,'2026-11-29 16:05:02','root','cash back');
 CREATE TABLE list_filter (
         user TEXT NOT NULL, func TEXT NOT NULL, params TEXT NOT NULL, PRIMARY KEY (user, func));
 CREATE TABLE login_failure (
@@ -318,7 +261,7 @@ CREATE TABLE login_failure (
 CREATE TABLE login_key (
         key_hash TEXT PRIMARY KEY, user INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,
         purpose TEXT NOT NULL, expires TEXT NOT NULL);
-INSERT INTO "login_key" VALUES('b6d8ebf03faed16c89b94733296c67d0defb8dea682a9da408a1610c0aa683f4',5,'recovery','2026-11-30 16:02:22');
+INSERT INTO "login_key" VALUES('ae84f34f6dd5cbaea9e08aabec404796ee26722ae1176c6d61d006334f7d58d2',5,'recovery','2026-11-30 16:05:02');
 CREATE TABLE offer (id INTEGER PRIMARY KEY, name TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE "outbox" (
    "id" INTEGER PRIMARY KEY,
@@ -329,8 +272,8 @@ CREATE TABLE "outbox" (
    "attempts" INTEGER NOT NULL DEFAULT 0,
    "last_error" TEXT DEFAULT ''
 , next_try TEXT NOT NULL DEFAULT '', done TEXT NOT NULL DEFAULT '');
-INSERT INTO "outbox" VALUES(1,'2026-11-29 16:02:22','mail','{"to": "carol@example.com", "subject": "Welcome to billing", "body": "Your account has been created.\n\nLogin: carol@example.com\nTo set your password, follow this link (valid for 24 hours):\nhttps://localhost:1500/billmgr?func=recovery.change&username=carol%40example.com&key=8xcS6PqfpqSOHUTqPTDDx-FRXli1yTHH"}','pending',1,'no SmtpServer is configured','2026-11-29 16:02:52','');
-INSERT INTO "outbox" VALUES(2,'2026-11-29 16:02:23','mail','{"to": "alice@example.com", "subject": "[Ticket #1] Hello", "body": "First ticket"}','pending',1,'no SmtpServer is configured','2026-11-29 16:02:53','');
+INSERT INTO "outbox" VALUES(1,'2026-11-29 16:05:02','mail','{"to": "carol@example.com", "subject": "Welcome to billing", "body": "Your account has been created.\n\nLogin: carol@example.com\nTo set your password, follow this link (valid for 24 hours):\nhttps://localhost:1500/billmgr?func=recovery.change&username=carol%40example.com&key=c2-JYfM6-MmKSqN9twin_m9Tr-cHiiMs"}','pending',1,'no SmtpServer is configured','2026-11-29 16:05:32','');
+INSERT INTO "outbox" VALUES(2,'2026-11-29 16:05:02','mail','{"to": "alice@example.com", "subject": "[Ticket #1] Hello", "body": "First ticket"}','pending',1,'no SmtpServer is configured','2026-11-29 16:05:32','');
 CREATE TABLE paymethod (
         id INTEGER PRIMARY KEY, name TEXT NOT NULL, name_ru TEXT NOT NULL DEFAULT '',
         currency INTEGER NOT NULL REFERENCES currency(id),
@@ -353,7 +296,7 @@ INSERT INTO "project" VALUES(2,'Second provider',2,643);
 CREATE TABLE session (
         id TEXT PRIMARY KEY, user INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,
         created TEXT NOT NULL, last_seen TEXT NOT NULL, address TEXT NOT NULL);
-INSERT INTO "session" VALUES('5962d790fce9e0738f1f6e484bab16a5c1d81697aeb6e2e8eec802949ffd266c',1,'2026-11-29 16:02:23','2026-11-29 16:02:23','local');
+INSERT INTO "session" VALUES('c42887144d695a06253efb4e1a1c569c93bd2c8f2d1506abd66c33755cb96f08',1,'2026-11-29 16:05:02','2026-11-29 16:05:02','local');
 CREATE TABLE state (id INTEGER PRIMARY KEY, country INTEGER NOT NULL, code TEXT NOT NULL UNIQUE, name TEXT NOT NULL);
 INSERT INTO "state" VALUES(1,20,'AD-02','Canillo');
 INSERT INTO "state" VALUES(2,20,'AD-03','Encamp');
@@ -5416,23 +5359,11 @@ CREATE TABLE ticket (
         id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
         subject TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 1, created TEXT NOT NULL,
         updated TEXT NOT NULL);
-INSERT INTO "ticket" VALUES(1,1,'Hello',2,'2026-11-29 16:02:23','2026-11-29 16:02:23');
+INSERT INTO "ticket" VALUES(1,1,'Hello',2,'2026-11-29 16:05:02','2026-11-29 16:05:02');
 CREATE TABLE ticket_message (
         id INTEGER PRIMARY KEY, ticket INTEGER NOT NULL REFERENCES ticket(id) ON DELETE CASCADE,
         author TEXT NOT NULL, level TEXT NOT NULL, body TEXT NOT NULL, created TEXT NOT NULL);
-INSERT INTO "ticket_message" VALUES(1,1,'root','admin','First ticket','2026-11-29 16:02:23');
-INSERT INTO sqlite_master(type,name,tbl_name,rootpage,sql)VALUES('table','ticket_subject_search','ticket_subject_search',0,'CREATE VIRTUAL TABLE ticket_subject_search USING fts5(subject, content=''ticket'', content_rowid=''id'', tokenize=''trigram'')');
-INSERT INTO "ticket_subject_search" VALUES('Hello');
-CREATE TABLE 'ticket_subject_search_config'(k PRIMARY KEY, v) WITHOUT ROWID;
-INSERT INTO "ticket_subject_search_config" VALUES('version',4);
-CREATE TABLE 'ticket_subject_search_data'(id INTEGER PRIMARY KEY, block BLOB);
-INSERT INTO "ticket_subject_search_data" VALUES(1,X'0103');
-INSERT INTO "ticket_subject_search_data" VALUES(10,X'000000000101010001010101');
-INSERT INTO "ticket_subject_search_data" VALUES(137438953473,X'0000001C0430656C6C010203010368656C01020201036C6C6F010204040808');
-CREATE TABLE 'ticket_subject_search_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
-INSERT INTO "ticket_subject_search_docsize" VALUES(1,X'03');
-CREATE TABLE 'ticket_subject_search_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
-INSERT INTO "ticket_subject_search_idx" VALUES(1,X'',2);
+INSERT INTO "ticket_message" VALUES(1,1,'root','admin','First ticket','2026-11-29 16:05:02');
 CREATE TABLE "user" (
    "id" INTEGER PRIMARY KEY,
    "account" INTEGER REFERENCES "account"("id"),
@@ -5443,17 +5374,17 @@ CREATE TABLE "user" (
    "email" TEXT DEFAULT '',
    "enabled" INTEGER NOT NULL DEFAULT 1
 , created TEXT NOT NULL DEFAULT '', position TEXT NOT NULL DEFAULT '', phone TEXT NOT NULL DEFAULT '', default_access_allow INTEGER NOT NULL DEFAULT 0, all_ip_access INTEGER NOT NULL DEFAULT 1, ip_access TEXT NOT NULL DEFAULT '');
-INSERT INTO "user" VALUES(1,NULL,'staff','scrypt$16384$8$1$PwsqbBtApKgxuZy4qG8fuw==$Ra23wWHwBCVTsZbYfvYHXgK/F91cUc2nb2cqjujgfOp5cRXhRAXJl22JGtkvAJZ99EpnBBMumvuBApaREOFPUw==','admin','Old Staff','staff@example.com',1,'2026-11-29 16:02:22','','',1,1,'');
-INSERT INTO "user" VALUES(2,NULL,'seller','scrypt$16384$8$1$Zuzg0sGdZz0/UVqzthCTEg==$aXVR1Qgn4rWYO/BQpqDd3MWXSDJZjGd4tht6ulhCbuYLPzBQ6aWjoZGZCpMcFQNTNXhVSW4KKqx4COS0G8uPFA==','admin','','',1,'2026-11-29 16:02:22','','',0,0,'192.0.2.0/24');
-INSERT INTO "user" VALUES(3,1,'alice@example.com','scrypt$16384$8$1$2bEduJgOQ+hj8clkkma83A==$Wt2+aeDX4fgElBGVDwZ8qClCFvzEdaRpOnwbIDKgeIsg7GrRTqMWgqzMsMxT2gNE8gpF27QYJQMzPLye9q4zFQ==','user','','alice@example.com',1,'2026-11-29 16:02:22','','',0,1,'');
-INSERT INTO "user" VALUES(4,2,'bob@example.com','','user','','bob@example.com',1,'2026-11-29 16:02:22','','',0,1,'');
-INSERT INTO "user" VALUES(5,3,'carol@example.com','','user','','carol@example.com',1,'2026-11-29 16:02:22','','',0,1,'');
-INSERT INTO "user" VALUES(6,1,'alice-helper','scrypt$16384$8$1$4AKHbnz1gi4PBwg5/qnOGQ==$lnvsvrBZIhwU0SNO0hBLHPFJUw7zpTryg2QBCiXqYXYAsXc2o24PzDgRc2R4k4D5z488NgV73icwjN1zG6aauQ==','user','Alice''s helper','',1,'2026-11-29 16:02:23','','',0,1,'');
-INSERT INTO "user" VALUES(7,4,'dave@example.com','','user','','dave@example.com',1,'2026-11-29 16:02:23','','',0,1,'');
+INSERT INTO "user" VALUES(1,NULL,'staff','scrypt$16384$8$1$hRcGLxfH2Wehu+OpWPYCpQ==$5azgVeFeMNdEol6PBS8CU/YEKjnlygwYmyIP0J17QungPhiH2jhVpIrWk3STRdV9vgR+rf+8cRCkEnrXT6PXNQ==','admin','Old Staff','staff@example.com',1,'2026-11-29 16:05:01','','',1,1,'');
+INSERT INTO "user" VALUES(2,NULL,'seller','scrypt$16384$8$1$2nngZUalBBC8EBn1YgPJ0A==$x1pT0Qv3nlbIqPChL6P53zYVW5v3jsiny/uktHrNjukbGl4SM5RU2HhZOWiPug02PX8MaPbuDij4MLyUXatl3w==','admin','','',1,'2026-11-29 16:05:01','','',0,0,'192.0.2.0/24');
+INSERT INTO "user" VALUES(3,1,'alice@example.com','scrypt$16384$8$1$zj40674SBg0UaxifVPnicA==$YuK8MBNqrUOmSkthFrvGZWkOdKOiikv740/iO5Qe9j7JT6lrYzNMZ+9JGlqQfbeXKH2WHibkUMcPckjqVgihGg==','user','','alice@example.com',1,'2026-11-29 16:05:01','','',0,1,'');
+INSERT INTO "user" VALUES(4,2,'bob@example.com','','user','','bob@example.com',1,'2026-11-29 16:05:02','','',0,1,'');
+INSERT INTO "user" VALUES(5,3,'carol@example.com','','user','','carol@example.com',1,'2026-11-29 16:05:02','','',0,1,'');
+INSERT INTO "user" VALUES(6,1,'alice-helper','scrypt$16384$8$1$B6cOUdgwRXSLD+XO+LSa2A==$VJl7/vZF1BmLw6TCFa33ODXvBK8txBda7yYceBLcVm6NuCVXq+m5X/nQTBr/3bQKDpLPrdm5ahe/iazliRulRQ==','user','Alice''s helper','',1,'2026-11-29 16:05:02','','',0,1,'');
+INSERT INTO "user" VALUES(7,4,'dave@example.com','','user','','dave@example.com',1,'2026-11-29 16:05:02','','',0,1,'');
 CREATE TABLE validation (
         id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
         kind TEXT NOT NULL, value TEXT NOT NULL, status INTEGER NOT NULL, checked TEXT NOT NULL);
-INSERT INTO "validation" VALUES(1,3,'email','carol@example.com',1,'2026-11-29 16:02:22');
+INSERT INTO "validation" VALUES(1,3,'email','carol@example.com',1,'2026-11-29 16:05:02');
 CREATE UNIQUE INDEX account_email ON account (email COLLATE NOCASE);
 CREATE UNIQUE INDEX user_name ON "user" (name COLLATE NOCASE);
 CREATE INDEX "idx_user_account"
@@ -5503,8 +5434,13 @@ CREATE TRIGGER account_email_search_update AFTER UPDATE OF email ON account BEGI
 CREATE TRIGGER ticket_subject_search_insert AFTER INSERT ON ticket BEGIN INSERT INTO ticket_subject_search (rowid, subject) VALUES (new.id, new.subject); END;
 CREATE TRIGGER ticket_subject_search_delete AFTER DELETE ON ticket BEGIN INSERT INTO ticket_subject_search (ticket_subject_search, rowid, subject) VALUES ('delete', old.id, old.subject); END;
 CREATE TRIGGER ticket_subject_search_update AFTER UPDATE OF subject ON ticket BEGIN INSERT INTO ticket_subject_search (ticket_subject_search, rowid, subject) VALUES ('delete', old.id, old.subject); INSERT INTO ticket_subject_search (rowid, subject) VALUES (new.id, new.subject); END;
-PRAGMA writable_schema=OFF;
 DELETE FROM "sqlite_sequence";
 INSERT INTO "sqlite_sequence" VALUES('subaccount',2);
+CREATE VIRTUAL TABLE account_name_search USING fts5(name, content='account', content_rowid='id', tokenize='trigram');
+CREATE VIRTUAL TABLE account_email_search USING fts5(email, content='account', content_rowid='id', tokenize='trigram');
+CREATE VIRTUAL TABLE ticket_subject_search USING fts5(subject, content='ticket', content_rowid='id', tokenize='trigram');
+INSERT INTO account_name_search (account_name_search) VALUES ('rebuild');
+INSERT INTO account_email_search (account_email_search) VALUES ('rebuild');
+INSERT INTO ticket_subject_search (ticket_subject_search) VALUES ('rebuild');
 COMMIT;
 PRAGMA user_version = 5;
