@@ -368,3 +368,15 @@ def test_desktop_shows_the_clients_money_and_who_it_is_over_http(web):
     assert "elem" not in bobs and bobs["balance"]["$"] == "0.00 RUB" and bobs["email"]["$"] == "bob@example.com"
     staff = web.json(func="desktop", authinfo=ADMIN)
     assert staff["error"]["$type"] == "access"
+
+
+def test_a_merged_clients_rules_move_to_the_target(panel):
+    source, target = panel.new_account("merged@example.com"), panel.new_account("keeper@example.com")
+    discount = created(panel, "account.discount.edit", f"plid={source}", "percentage=8")
+    taxrule = created(panel, "account.taxrule.edit", f"plid={source}", "taxrate=7")
+    rate = created(panel, "account.currencyrate.edit", f"plid={source}", "currency_base=EUR", "currency_relate=RUB",
+                   "rate=100")
+    assert run(panel, "account.join", f"elid={source}", f"account={target}", "sok=ok").returncode == 0
+    assert [r["id"] for r in rows(panel, "account.discount", f"plid={target}")] == [str(discount)]
+    assert [r["id"] for r in rows(panel, "account.taxrule", f"plid={target}")] == [str(taxrule)]
+    assert [r["id"] for r in rows(panel, "account.currencyrate", f"plid={target}")] == [str(rate)]

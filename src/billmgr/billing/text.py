@@ -61,7 +61,9 @@ def parse_decimal(text, whole=12, places=10):
     At most ``whole`` digits before the separator and ``places`` after it; like
     ``parse``, no exponent, sign or thousands separator gets in.
     """
-    stripped = text.strip() if isinstance(text, str) else ""
+    if not isinstance(text, str):
+        raise TypeError(f"a number is parsed from text, not {type(text).__name__}")
+    stripped = text.strip()
     match = _DECIMAL.fullmatch(stripped) if stripped and len(stripped) <= _LONGEST else None
     if match is None or len(match.group(1).lstrip("0")) > whole or len(match.group(2) or "") > places:
         raise InvalidValue(f"{text!r} is not a number of up to {whole} digits and {places} decimals")
