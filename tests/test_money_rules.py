@@ -154,6 +154,8 @@ def test_discounts_belong_to_their_client(panel):
         result = run(panel, func, f"plid={panel.bob}", f"elid={elid}", *extra)
         assert result.returncode == 1 and "missed(discount)" in result.stderr
     assert stored(panel, "SELECT percent FROM discount WHERE id = ?", elid) == [("7",)]
+    assert run(panel, "account.discount.history", f"plid={panel.bob}", f"elid={elid}").stderr.startswith(
+        "ERROR missed(discount)")
     assert run(panel, "account.discount.add", f"plid={panel.alice}", f"elid={elid}", "percentage=1",
                "sok=ok").stderr.startswith("ERROR value(elid)")
     assert run(panel, "account.discount.edit", "plid=999999", "percentage=1", "sok=ok").stderr.startswith(

@@ -211,6 +211,8 @@ def account_discount_history(req):
     elid = req.int_param("elid")
     found = req.db.execute("SELECT account FROM discount WHERE id = ?", (elid,)).fetchone() if elid else None
     account = found[0] if found else existing_account(req, "plid")
+    if req.int_param("plid") not in (None, account):
+        raise errors.missed("discount", elid)
     pattern = f"discount #{elid}:%" if elid else "discount #%"
     columns = {"id": "h.id", "changedate": "h.changedate", "desc": "h.description", "user": "h.user",
                "ip": "h.ip", "action": "h.action"}
