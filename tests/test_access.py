@@ -92,8 +92,20 @@ def check_subaccount_expense(d):
     assert d.call("subaccount.expense", f"plid={d.bob}", out="JSONdata")["p_elems"] == "1"
 
 
+def check_account_discount(d):
+    d.mgrctl("-m", "billmgr", "account.discount.edit", f"plid={d.bob}", "percentage=9", "name=bobs", "sok=ok")
+    for extra in ([], [f"plid={d.bob}"]):
+        assert d.call("account.discount", d.as_alice, *extra, out="JSONdata")["p_elems"] == "0"
+
+
+def check_desktop(d):
+    shown = d.call("desktop", d.as_alice, f"plid={d.bob}", f"elid={d.bob}", out="JSONdata")
+    assert (shown["account"], shown["email"]) == (str(d.alice), "alice@example.com")
+
+
 CONFINEMENT = {"account.payment": check_account_payment, "payment.add": check_payment_add,
                "subaccount.expense": check_subaccount_expense,
+               "account.discount": check_account_discount, "desktop": check_desktop,
                "whoami": check_whoami, "user": check_user, "user.edit": check_user_edit,
                "user.delete": check_user_delete, "ticket": check_ticket, "ticket.edit": check_ticket_edit}
 

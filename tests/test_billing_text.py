@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from billmgr.billing.currency import currency
 from billmgr.billing.errors import InvalidValue
 from billmgr.billing.money import LIMIT, Money
-from billmgr.billing.text import parse, show, show_iso
+from billmgr.billing.text import parse, parse_decimal, show, show_decimal, show_iso
 
 RUB, JPY, BHD, KWD = currency("RUB"), currency("JPY"), currency("BHD"), currency("KWD")
 EVERY_EXPONENT = [JPY, RUB, BHD, currency("CLF")]
@@ -58,3 +58,28 @@ def test_parsing_what_is_shown_gives_the_same_money(unit, minor, padding):
     assert parse(padding + show(money) + padding, unit) == money
     assert parse(show(money).replace(".", ","), unit) == money
     assert show_iso(money) == f"{show(money)} {unit.iso}"
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("18,5", "18.5"), ("20", "20"), ("100.000", "100"), ("0.0125", "0.0125"), ("007", "7"), (" 0 ", "0"),
+    ("999999999999.0000000001", "999999999999.0000000001")])
+def test_percents_and_rates_are_exact_and_shown_without_noise(text, shown):
+    assert show_decimal(parse_decimal(text)) == shown
+
+
+@pytest.mark.parametrize("text", ["", " ", "-1", "+1", "1e3", "NaN", "Infinity", "1.", ".5", "1,234.5", "1_0",
+                                  "1000000000000", "1.12345678901", "\u0663"])
+def test_anything_else_is_no_percent_or_rate(text):
+    with pytest.raises(InvalidValue):
+        parse_decimal(text)
+
+
+def test_a_percent_has_its_own_bounds():
+    assert parse_decimal("100.0001", whole=3, places=4) == parse_decimal("100.0001")
+    with pytest.raises(InvalidValue):
+        parse_decimal("1000", whole=3, places=4)
+
+
+def test_a_number_is_parsed_from_text_only():
+    with pytest.raises(TypeError):
+        parse_decimal(5)

@@ -35,6 +35,11 @@ def populated(tmp_path_factory):
     d.payment = d.mgrctl("-m", "billmgr", "payment.add", f"plid={d.client}", "paymethod=1", "amount=5",
                          "sok=ok").stdout.split("payment_id=")[1].strip()
     d.mgrctl("-m", "billmgr", "payment.setpaid", f"elid={d.payment}")
+    d.discount = d.mgrctl("-m", "billmgr", "account.discount.edit", f"plid={d.client}", "percentage=5",
+                          "sok=ok").stdout.split("id=")[1].strip()
+    d.taxrule = d.mgrctl("-m", "billmgr", "account.taxrule.edit", "taxrate=20", "sok=ok").stdout.split("id=")[1].strip()
+    d.rate = d.mgrctl("-m", "billmgr", "account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB",
+                      "rate=90", "sok=ok").stdout.split("id=")[1].strip()
     yield d
     d.stop()
 
@@ -67,6 +72,16 @@ def context(d, func):
         return [f"elid={d.expense}", f"plid={d.client}"]
     if func == "currency.edit":
         return ["elid=643"]
+    if func in ("account.discount", "account.discount.history", "account.discount.add"):
+        return [f"plid={d.client}"]
+    if func == "account.discount.edit":
+        return [f"plid={d.client}", f"elid={d.discount}"]
+    if func == "account.taxrule.edit":
+        return [f"elid={d.taxrule}"]
+    if func == "account.currencyrate.edit":
+        return [f"elid={d.rate}"]
+    if func == "desktop":
+        return ["authinfo=lists@example.com:Lists-pass1"]
     return []
 
 

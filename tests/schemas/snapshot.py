@@ -49,6 +49,10 @@ CALLS = [
     ["subaccount.edit", "plid=1", "creditlimit=100", "allowpostpaid=on", "sok=ok"],
     ["subaccount.edit", "plid=1", "subaccount_currency=USD", "sok=ok"],
     ["subaccount.refund", "elid=1", "amount=12.34", "note=cash back", "sok=ok"],
+    ["payment.add", "plid=1", "paymethod=1", "amount=100", "sok=ok"],
+    ["payment.setpaid", "elid=1"],
+    ["subaccount.expense.edit", "plid=1", "subaccount=1", "amount=30", "taxrate=20", "operation=manual", "sok=ok"],
+    ["payment.add", "plid=2", "paymethod=1", "amount=50", "sok=ok"],
 ]
 
 

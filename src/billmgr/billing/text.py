@@ -10,11 +10,13 @@ decimals for RUB, exactly 1.234 BHD.  Other thousands separators
 """
 
 import re
+from decimal import Decimal
 
 from .errors import InvalidValue
 from .money import LIMIT, Money
 
 _AMOUNT = re.compile(r"(-?)([0-9]+)(?:[.,]([0-9]+))?", re.ASCII)
+_DECIMAL = re.compile(r"([0-9]+)(?:[.,]([0-9]+))?", re.ASCII)
 _LONGEST = 64  # far beyond any int64 amount, short enough that nothing absurd is even converted
 
 
@@ -51,3 +53,23 @@ def show(money):
 def show_iso(money):
     """The ``_iso`` column form: ``12.50 RUB``."""
     return f"{show(money)} {money.currency.iso}"
+
+
+def parse_decimal(text, whole=12, places=10):
+    """A non-negative exact number typed as text (a percent, a rate): ``"18,5"`` → ``Decimal("18.5")``.
+
+    At most ``whole`` digits before the separator and ``places`` after it; like
+    ``parse``, no exponent, sign or thousands separator gets in.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"a number is parsed from text, not {type(text).__name__}")
+    stripped = text.strip()
+    match = _DECIMAL.fullmatch(stripped) if stripped and len(stripped) <= _LONGEST else None
+    if match is None or len(match.group(1).lstrip("0")) > whole or len(match.group(2) or "") > places:
+        raise InvalidValue(f"{text!r} is not a number of up to {whole} digits and {places} decimals")
+    return Decimal(f"{match.group(1)}.{match.group(2) or '0'}")
+
+
+def show_decimal(number):
+    """A percent or rate as stored and shown: ``18.5``, ``20``, ``0.0125`` (no exponent, no trailing zeros)."""
+    return format(number.normalize(), "f")

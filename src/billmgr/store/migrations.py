@@ -321,7 +321,46 @@ def m006_payments(db):
     """)
 
 
-MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money, m005_lists_at_scale, m006_payments]
+def m007_money_rules(db):
+    """The money rules' directories: clients' discounts, tax rules and currency rates.
+
+    Percents and rates are exact decimal text (``'18.5'``), never REAL; a fixed
+    discount is integer minor units with its currency.  A set a rule is limited
+    to (product types, tariffs, order periods) is comma-separated text, NULL for
+    "all": rules.py reads a client's few rules whole and never searches inside one.
+    """
+    _run(db, """
+    CREATE TABLE discount (
+        id INTEGER PRIMARY KEY, account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        project INTEGER NOT NULL REFERENCES project(id), name TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL CHECK (kind IN ('percent', 'fixed')), percent TEXT, amount INTEGER,
+        currency INTEGER REFERENCES currency(id), priority INTEGER NOT NULL DEFAULT 0,
+        actiontype TEXT NOT NULL DEFAULT 'all', periods TEXT, itemtypes TEXT, pricelists TEXT,
+        fromdate TEXT, todate TEXT, note TEXT NOT NULL DEFAULT '',
+        CHECK ((kind = 'percent') = (percent IS NOT NULL AND amount IS NULL)),
+        CHECK ((kind = 'fixed') = (amount IS NOT NULL AND currency IS NOT NULL)));
+    CREATE INDEX discount_account ON discount (account);
+    CREATE TABLE taxrule (
+        id INTEGER PRIMARY KEY, project INTEGER NOT NULL REFERENCES project(id) ON DELETE CASCADE,
+        account INTEGER REFERENCES account(id) ON DELETE CASCADE,
+        accountgroup INTEGER REFERENCES accountgroup(id) ON DELETE CASCADE,
+        country INTEGER, state INTEGER REFERENCES state(id),
+        taxrate TEXT NOT NULL, included INTEGER NOT NULL DEFAULT 1, itemtypes TEXT,
+        CHECK (state IS NULL OR country IS NOT NULL));
+    CREATE INDEX taxrule_project ON taxrule (project);
+    CREATE INDEX taxrule_account ON taxrule (account);
+    CREATE TABLE currencyrate (
+        id INTEGER PRIMARY KEY, account INTEGER REFERENCES account(id) ON DELETE CASCADE,
+        currency_base INTEGER NOT NULL REFERENCES currency(id),
+        currency_relate INTEGER NOT NULL REFERENCES currency(id),
+        rate TEXT NOT NULL, amount TEXT NOT NULL DEFAULT '1', ratedate TEXT NOT NULL,
+        CHECK (currency_base != currency_relate));
+    CREATE INDEX currencyrate_pair ON currencyrate (currency_base, currency_relate, ratedate)
+    """)
+
+
+MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money, m005_lists_at_scale, m006_payments,
+              m007_money_rules]
 
 
 def apply(conn, done=lambda version: None):
