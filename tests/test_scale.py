@@ -35,7 +35,8 @@ def big(tmp_path_factory):
     add_clients(str(d.db), CLIENTS)
     d.start()
     d.port = port
-    assert d.mgrctl("-m", "billmgr", "employee.edit", "name=staff", "passwd=Staff-pass1", "confirm=Staff-pass1", "sok=ok").returncode == 0
+    assert d.mgrctl("-m", "billmgr", "employee.edit", "name=staff", "passwd=Staff-pass1", "confirm=Staff-pass1",
+                    "sok=ok").returncode == 0
     yield d
     d.stop()
 

@@ -76,11 +76,15 @@ def _statements(db):
     which SQL cannot load back."""
     virtual = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'"))
     derived = tuple(f'"{name}' for name in virtual) + tuple(f"'{name}_" for name in virtual)
+    def skipped(statement):
+        return (statement.startswith("PRAGMA writable_schema")
+                or any(statement.startswith(f"{verb} {name}") for verb in ("INSERT INTO", "CREATE TABLE")
+                       for name in derived)
+                or (statement.startswith("INSERT INTO sqlite_master")
+                    and any(f"'{name}'" in statement for name in virtual)))
+
     for statement in db.iterdump():
-        if statement.startswith("PRAGMA writable_schema") or any(
-                statement.startswith(f"{verb} {name}") for verb in ("INSERT INTO", "CREATE TABLE") for name in derived) \
-                or (statement.startswith("INSERT INTO sqlite_master") and any(f"'{name}'" in statement
-                                                                               for name in virtual)):
+        if skipped(statement):
             continue
         if statement == "COMMIT;":
             yield from (f"{sql};" for sql in virtual.values())
