@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import struct
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 
@@ -99,7 +100,7 @@ class Keeper:
     again), so that each hypothesis example is judged on its own and a
     failure is pinned on the call that caused it."""
 
-    def __init__(self, daemon, timeout=20):
+    def __init__(self, daemon, timeout=10):
         self.daemon = daemon
         self.timeout = timeout
         self.restarts = 0
@@ -218,12 +219,16 @@ def brief(pairs):
                            for k, v in pairs) + "]"
 
 
-def reduced(pairs, fails):
+def reduced(pairs, fails, budget=30.0):
     """The fewest of ``pairs`` (dropping one at a time, ``func`` kept) for which
-    ``fails(pairs)`` still holds: the call to show in a failure message."""
+    ``fails(pairs)`` still holds: the call to show in a failure message.
+    Gives up after ``budget`` seconds, as a call that hangs the daemon costs a timeout each try."""
     pairs = list(pairs)
+    deadline = time.monotonic() + budget
     for i in reversed(range(len(pairs))):
         trial = pairs[:i] + pairs[i + 1:]
+        if time.monotonic() > deadline:
+            break
         if pairs[i][0] != "func" and fails(trial):
             pairs = trial
     return pairs
