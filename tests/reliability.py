@@ -141,8 +141,8 @@ class Keeper:
         except (OSError, protocol.ProtocolError):
             self.drop()
             raise
-        if reply is None:
-            self.drop()
+        if reply is None or reply.get("error") == "protocol":
+            self.drop()      # a refused frame ends the connection
         return reply
 
     def call(self, pairs):
@@ -200,6 +200,8 @@ def fault(reply, out):
     error, body = reply.get("error"), reply.get("body", "")
     if error == "internal":
         return f"internal error: {body[:200]}"
+    if error == "protocol":
+        return None      # the frame itself was refused (say, text that is not Unicode scalars): no document
     if not reply.get("content_type", "").startswith(CONTENT_TYPES[out]):
         return f"out={out} answered {reply.get('content_type')}"
     if out in ("text", "print") and error is not None:
