@@ -26,7 +26,6 @@ REGISTRY = Registry.load()
 FUNCTIONS = sorted(REGISTRY.functions)
 EXAMPLES = 70          # per function; each example is BATCH calls
 BATCH = 8
-CLIENT = ("client@example.com", "Client-pass-1")
 COMMON = ("elid", "plid", "p_num", "p_cnt", "p_sort", "p_order", "filter", "sok", "out", "lang")
 
 # -- values -------------------------------------------------------------------
@@ -70,9 +69,9 @@ CHECKED = {
 }
 
 
-def plausible(spec, name):
+def plausible(spec, name, ids):
     """Values a caller would send for parameter ``name`` of ``spec``: what
-    reaches past validation into the handler."""
+    reaches past validation into the handler (``ids``: of objects that exist)."""
     fields = {f.name: f for f in spec.fields + spec.filters}
     field = fields.get(name)
     if field is not None:
@@ -81,15 +80,15 @@ def plausible(spec, name):
         if field.type == "checkbox":
             return st.sampled_from(["on", "off", "yes", "no"])
         if field.type == "password":
-            return st.sampled_from(["Secret-pass-1", "short", CLIENT[1]])
+            return st.sampled_from(["Secret-pass-1", "short"])
         if field.check:
             return CHECKED[field.check]
         if name == "username":
-            return st.sampled_from([CLIENT[0], "root", "nobody@example.com"])
+            return st.sampled_from(["root", "nobody@example.com"])
         return st.text(max_size=20)
     by_name = {
-        "elid": st.one_of(st.integers(0, 12).map(str), st.sampled_from(["1,2", "1, 2", "2,2,3"])),
-        "plid": st.integers(0, 12).map(str),
+        "elid": st.one_of(st.sampled_from(ids), st.lists(st.sampled_from(ids), min_size=2, max_size=4).map(", ".join)),
+        "plid": st.sampled_from(ids),
         "p_num": st.integers(1, 4).map(str),
         "p_cnt": st.integers(1, 50).map(str),
         "p_sort": st.sampled_from(spec.column_names or ("id",)),
@@ -108,42 +107,45 @@ def _call(func, pairs, sok, filtered, out, as_client):
             + [("out", out)] * (out is not None) + pairs, as_client)
 
 
-def calls(spec):
+def calls(spec, ids):
     """One call of ``spec``: its parameters, and whether it goes as the client's session."""
     names = sorted({f.name for f in spec.fields + spec.filters} | set(COMMON))
-    valued = {name: st.tuples(st.just(name), st.one_of(plausible(spec, name), trouble)) for name in names}
+    valued = {name: st.tuples(st.just(name), st.one_of(plausible(spec, name, ids), trouble)) for name in names}
+    named = st.sampled_from(names).flatmap(valued.__getitem__)
     stranger = st.tuples(st.text(min_size=1, max_size=10), st.one_of(garbage, trouble))
-    pair = st.one_of(st.sampled_from(names).flatmap(valued.__getitem__), stranger)
+    pair = st.one_of(named, named, named, stranger)      # three known names to one stranger
     return st.builds(_call, st.just(spec.name), st.lists(pair, max_size=12), st.booleans(), st.booleans(),
                      st.one_of(st.none(), st.sampled_from(FORMATS)), st.sampled_from([False, False, False, True]))
 
 
 # -- the daemon ---------------------------------------------------------------
 
-def seed(keeper):
-    """A few objects of each kind for the calls to find, and a client's session."""
-    def ok(*pairs):
-        reply = keeper.call([*pairs, ("out", "JSONdata")])
+def seed(keeper, tag):
+    """Objects of each kind for one test's calls to find, and a client with a
+    session: (the objects' ids, the session id).  Each test makes its own, as
+    the calls of the tests before it may have deleted theirs."""
+    def made(*pairs):
+        reply = keeper.call([*pairs, ("sok", "ok"), ("out", "JSONdata")])
         assert reply["error"] is None, reply
         return json.loads(reply["body"])
 
-    for i in range(5):
-        ok(("func", "account.edit"), ("email", f"seed{i}@example.com"), ("name", f"Seed {i}"), ("sok", "ok"))
-    ok(("func", "account.edit"), ("email", CLIENT[0]), ("passwd", CLIENT[1]), ("confirm", CLIENT[1]), ("sok", "ok"))
-    ok(("func", "project.edit"), ("name", "Second"), ("sok", "ok"))
-    ok(("func", "accountgroup.edit"), ("name", "Group"), ("auto", "on"), ("sok", "ok"))
-    ok(("func", "accountgroup.condition.edit"), ("plid", "1"), ("field", "email"), ("op", "contains"),
-       ("value", "seed"), ("sok", "ok"))
-    ok(("func", "ticket.write.account"), ("elid", "6"), ("subject", "Hello"), ("message", "Hi"), ("sok", "ok"))
-    ok(("func", "user.edit"), ("name", "staff"), ("passwd", "Staff-pass-1"), ("sok", "ok"))
-    return ok(("func", "auth"), ("username", CLIENT[0]), ("password", CLIENT[1]))["auth"]
+    client = f"client-{tag}@example.com"
+    made(("func", "account.edit"), ("email", client))
+    made(("func", "session.newkey"), ("username", client), ("key", f"key-{tag}-0123456789"))
+    session = made(("func", "auth"), ("username", client), ("key", f"key-{tag}-0123456789"))["auth"]
+    ids = [made(("func", "account.edit"), ("email", f"seed{i}-{tag}@example.com"))["id"] for i in range(3)]
+    group = made(("func", "accountgroup.edit"), ("name", f"Group {tag}"), ("auto", "on"))["id"]
+    ids += [group, made(("func", "project.edit"), ("name", f"Provider {tag}"))["id"],
+            made(("func", "accountgroup.condition.edit"), ("plid", group), ("field", "email"), ("op", "contains"),
+                 ("value", "seed"))["id"],
+            made(("func", "ticket.write.account"), ("elid", ids[0]), ("subject", "Hello"), ("message", "Hi"))["id"]]
+    return sorted(set(ids)), session
 
 
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory):
-    """The module's daemon (restarted if a call kills it) and a client's session id."""
+    """The module's daemon, restarted if a call kills it."""
     keeper = Keeper(Daemon(tmp_path_factory.mktemp("fuzz"), settings="LogLevel warning\n").start())
-    keeper.session = seed(keeper)
     yield keeper
     keeper.stop()
 
@@ -156,16 +158,16 @@ def test_the_fuzz_covers_every_function_the_daemon_serves(panel):
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_generated_parameters_never_get_internal(panel, name, record_property):
-    spec = REGISTRY.get(name)
+    ids, session = seed(panel, name)
     tally = Tally(name)
     since = log_size(panel.daemon)
 
     @fuzz_settings(EXAMPLES)
-    @given(st.lists(calls(spec), min_size=BATCH, max_size=BATCH))
+    @given(st.lists(calls(REGISTRY.get(name), ids), min_size=BATCH, max_size=BATCH))
     def fuzz(batch):
         for pairs, as_client in batch:
             if as_client:
-                pairs = [("auth", panel.session), *pairs]
+                pairs = [("auth", session), *pairs]
             outcome, problem = panel.check(pairs)
             tally.add(outcome)
             if problem:
@@ -178,3 +180,13 @@ def test_generated_parameters_never_get_internal(panel, name, record_property):
         tally.record(record_property)
     assert tally.calls >= scaled(EXAMPLES) * BATCH
     assert not log_faults(panel.daemon, since)
+
+
+@pytest.mark.parametrize("out", ["xml", "devel"])
+def test_a_parameter_name_that_is_no_xml_name_still_gives_well_formed_xml(panel, out):
+    """Parameters are echoed in <tparams> as elements named after them: a name
+    XML cannot take must not make the document unreadable."""
+    for name in ("a b", "1x", "<x>", "x/y", "!"):
+        pairs = [("func", "project.delete"), ("elid", "999999"), (name, "1"), ("out", out)]
+        outcome, problem = panel.check(pairs)
+        assert problem is None and outcome == "ok", f"{problem} after {brief(pairs)}"
