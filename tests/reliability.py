@@ -52,6 +52,10 @@ def frame(meta, payload=b"", magic=protocol.MAGIC, version=protocol.VERSION, siz
     return struct.pack("!2sBII", magic, version, meta_size, payload_size) + meta + payload
 
 
+def call_frame(pairs):
+    return frame({"op": "call", "params": [list(p) for p in pairs]})
+
+
 class Wire:
     """One raw connection to a daemon's Unix socket: bytes out, frames in."""
 
@@ -71,7 +75,7 @@ class Wire:
             return None
 
     def call(self, pairs):
-        self.send(frame({"op": "call", "params": [list(p) for p in pairs]}))
+        self.send(call_frame(pairs))
         return self.reply()
 
     def close(self):
@@ -146,7 +150,7 @@ class Keeper:
         return reply
 
     def call(self, pairs):
-        return self.send(frame({"op": "call", "params": [list(p) for p in pairs]}))
+        return self.send(call_frame(pairs))
 
     def check(self, pairs):
         """Make one call: (its outcome -- error type, "ok" or "closed" --, what is wrong with it or None)."""
