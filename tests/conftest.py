@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import reliability
 
 BIN = Path(sys.executable).parent
 MGRCTL = shutil.which("mgrctl", path=str(BIN)) or str(Path(__file__).parents[1] / "bin" / "mgrctl")
@@ -90,3 +91,8 @@ def shared_daemon(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("billmgr")).start()
     yield d
     d.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The reliability suite's call counts, for the record (see tests/reliability.py)."""
+    reliability.summarize(terminalreporter)
