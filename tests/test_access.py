@@ -117,3 +117,11 @@ def test_every_client_function_has_a_confinement_test():
 @pytest.mark.parametrize("func", FOR_CLIENTS)
 def test_clients_see_only_their_own_data(two_clients, func):
     CONFINEMENT[func](two_clients)
+
+
+@pytest.mark.parametrize("lang, text", [("en", "call it as the client"), ("ru", "от имени клиента")])
+def test_a_clients_own_view_asks_the_superuser_to_act_as_a_client(two_clients, lang, text):
+    refused = two_clients.call("desktop", f"lang={lang}", out="JSONdata")["error"]
+    assert refused["type"] == "access" and text in refused["msg"]
+    shown = two_clients.call("desktop", "su=alice@example.com", out="JSONdata")
+    assert shown["email"] == "alice@example.com"

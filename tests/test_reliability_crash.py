@@ -135,11 +135,11 @@ def test_eight_creating_one_email_at_once_make_one_client(panel, attempt):
 
 
 def test_eight_ways_to_take_one_login_at_once_make_one(panel):
-    """A client created by the admin, a self-registration and a staff user all claim the same login name."""
+    """A client created by the admin, a self-registration and an employee all claim the same login name."""
     login, password = "contested@example.com", "Contested-pass-1"
     calls = [[("func", "account.edit"), ("email", login)],
              [("func", "register"), ("email", login), ("passwd", password), ("confirm", password)],
-             [("func", "user.edit"), ("name", login), ("passwd", password)]]
+             [("func", "employee.edit"), ("name", login), ("passwd", password), ("confirm", password)]]
     assert_one_winner(race(panel, [calls[i % 3] for i in range(8)]))
     assert rows(panel, "SELECT count(*) FROM user WHERE name = ? COLLATE NOCASE", login) == [(1,)]
     assert rows(panel, "SELECT count(*) FROM account WHERE email = ? COLLATE NOCASE", login)[0][0] <= 1

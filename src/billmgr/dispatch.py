@@ -16,6 +16,7 @@ transport sends as they come and then closes.
 """
 
 import logging
+import re
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ log = logging.getLogger("billmgr.request")
 plugin_log = logging.getLogger("billmgr.plugin")
 
 SECRET_PARAMS = frozenset({"passwd", "password", "confirm", "authinfo", "key", "auth"})
+# parameter names <tparams> can echo: XML element names (what real callers send), so every reply parses
+_ECHOABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,8 @@ class Dispatcher:
         caller = self._caller(snapshot.config, caller, params)
         if not caller.may_call(spec):
             raise errors.auth() if caller.level == "public" else errors.access(func)
+        if spec.levels == {"user"} and caller.account is None:   # the superuser, not acting as a client
+            raise MgrError("access", func, func, "msg_error_client_only")
         validate(spec, params)
         return caller
 
@@ -277,7 +282,8 @@ class Dispatcher:
         if req.sok and not doc.error:
             doc.ok = True          # a confirmed call answers <ok/> whatever else its handler shows
         if doc.ok:
-            doc.tparams = masked(params, snapshot.registry.private_fields(spec.name))
+            doc.tparams = [(name, value) for name, value in masked(params, snapshot.registry.private_fields(spec.name))
+                           if _ECHOABLE.fullmatch(name)]
         return doc
 
     def _before(self, event, req):

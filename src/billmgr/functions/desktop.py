@@ -25,8 +25,9 @@ def desktop(req):
     account = req.caller.account
     columns = {"id": "s.id", "project": "p.name", "currency": "c.iso", "balance": _iso("s.balance"),
                "creditlimit": _iso("s.creditlimit"), "status": "s.active"}
-    doc = sql_list(req, "subaccount s JOIN project p ON p.id = s.project JOIN currency c ON c.id = s.currency",
-                   columns, "s.id", where=["s.account = ?"], args=(account,),
+    doc = sql_list(req, "subaccount s", columns, "s.id",
+                   joins="JOIN project p ON p.id = s.project JOIN currency c ON c.id = s.currency",
+                   where=["s.account = ?"], args=(account,),
                    labels=req.cached("labels", lambda: _labels(req)))
     row = req.db.execute(
         f"SELECT a.id, a.name, a.email, a.realname, {_iso('coalesce(s.balance, 0)')}, "
