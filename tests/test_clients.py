@@ -288,6 +288,9 @@ def test_tickets(panel):
     assert reply.returncode == 0
     thread = panel.call("ticket.edit", f"elid={mine[0]['id']}", as_alice, out="JSONdata")
     assert [m["body"] for m in thread["elem"]] == ["Please check", "Thanks"]
+    silent = panel.mgrctl("-m", "billmgr", "ticket.edit", f"elid={mine[0]['id']}", "sok=ok", as_alice)
+    assert silent.returncode == 1 and silent.stderr.startswith("ERROR empty(message)")
+    assert len(panel.call("ticket.edit", f"elid={mine[0]['id']}", as_alice, out="JSONdata")["elem"]) == 2
     bobs = next(t for t in rows(panel, "ticket") if t["subject"] == f"For {bob}")
     peek = panel.mgrctl("-m", "billmgr", "ticket.edit", f"elid={bobs['id']}", as_alice)
     assert peek.returncode == 1 and peek.stderr.startswith("ERROR missed(ticket)")

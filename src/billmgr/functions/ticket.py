@@ -50,6 +50,8 @@ def ticket_edit(req):
     if row is None or (req.caller.is_client and row[1] != req.caller.account):
         raise errors.missed("ticket", req.elid)
     if req.sok:
+        if not req.params.get("message"):   # the call adds a message: elid names the ticket, not a change to it
+            raise errors.empty("message")
         _write(req, row[0], req.params.get("message"), OPEN if req.caller.is_client else ANSWERED)
         return Doc.success()
     messages = req.db.execute("SELECT author, created, body FROM ticket_message WHERE ticket = ? ORDER BY id",
