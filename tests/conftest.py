@@ -71,10 +71,26 @@ class Daemon:
         result = self.mgrctl("-m", "billmgr", "-o", out, func, *params)
         return json.loads(result.stdout)["doc"] if out in ("json", "sjson") else json.loads(result.stdout)
 
-    def new_account(self, email, *params):
-        result = self.mgrctl("-m", "billmgr", "account.edit", f"email={email}", "sok=ok", *params)
+    def run(self, func, *params):
+        """``mgrctl -m billmgr FUNC params...`` (text output): the CompletedProcess."""
+        return self.mgrctl("-m", "billmgr", func, *params)
+
+    def rows(self, func, *params):
+        """A list's rows as dicts of plain values."""
+        return self.call(func, *params, out="JSONdata").get("elem", [])
+
+    def form(self, func, *params):
+        """A form's fields as a dict of their values."""
+        return {k: v["$"] for k, v in self.call(func, *params).items() if isinstance(v, dict) and "$" in v}
+
+    def create(self, func, *params):
+        """Submit a form that creates something; the new object's id."""
+        result = self.run(func, *params, "sok=ok")
         assert result.returncode == 0, result.stderr
         return int(result.stdout.split("id=")[1].split()[0])
+
+    def new_account(self, email, *params):
+        return self.create("account.edit", f"email={email}", *params)
 
 
 @pytest.fixture

@@ -56,10 +56,6 @@ def panel(tmp_path, smtp):
     d.stop()
 
 
-def rows(daemon, func, *params):
-    return daemon.call(func, *params, out="JSONdata").get("elem", [])
-
-
 def eventually(check, timeout=20):
     """The first truthy result of ``check()`` within ``timeout`` seconds (the task worker runs apart)."""
     deadline = time.monotonic() + timeout
@@ -140,7 +136,7 @@ def test_registration_mail_with_a_working_reset_link(panel, smtp):
     reused = panel.mgrctl("-m", "billmgr", "recovery.change", "username=mail@example.com",
                           f"key={query['key'][0]}", "passwd=Other-new-1", "sok=ok")
     assert reused.returncode == 1 and "auth(key)" in reused.stderr
-    tasks = rows(panel, "task")
+    tasks = panel.rows("task")
     assert tasks[0]["state"] == "Done" and tasks[0]["target"] == "mail@example.com"
 
 
@@ -148,9 +144,9 @@ def test_without_a_relay_mail_waits_visibly(tmp_path):
     d = Daemon(tmp_path).start()
     try:
         d.new_account("quiet@example.com", "notify=on")
-        task = eventually(lambda: next((t for t in rows(d, "task") if t.get("reason")), None))
+        task = eventually(lambda: next((t for t in d.rows("task") if t.get("reason")), None))
         assert task["state"] == "Pending" and "no SmtpServer" in task["reason"]
-        assert rows(d, "task", "filter=on", "state=pending")[0]["id"] == task["id"]
+        assert d.rows("task", "filter=on", "state=pending")[0]["id"] == task["id"]
     finally:
         d.stop()
 
@@ -160,7 +156,7 @@ def test_without_a_relay_mail_waits_visibly(tmp_path):
 def test_history_records_who_changed_what(panel):
     client = panel.new_account("hist@example.com", "name=Before")
     panel.mgrctl("-m", "billmgr", "account.edit", f"elid={client}", "name=After", "sok=ok")
-    entries = rows(panel, "account.history", f"elid={client}")
+    entries = panel.rows("account.history", f"elid={client}")
     assert entries[0]["desc"] == "name: Before -> After" and entries[0]["action"] == "account.edit"
     assert entries[0]["user"] == "root" and entries[0]["ip"] == "local"
     assert entries[-1]["desc"].startswith("created:")
@@ -180,15 +176,15 @@ def test_providers(panel):
     created = panel.mgrctl("-m", "billmgr", "project.edit", "name=Second", "sok=ok")
     second = created.stdout.split("id=")[1].strip()
     client = panel.new_account("prov@example.com", f"project={second}")
-    listed = rows(panel, "account.project", f"plid={client}")
+    listed = panel.rows("account.project", f"plid={client}")
     assert [(p["name"], p["status"]) for p in listed] == [("Second", "Enabled")]
     assert panel.mgrctl("-m", "billmgr", "account.project.suspend", f"plid={client}", f"elid={second}").returncode == 0
-    assert rows(panel, "account.project", f"plid={client}")[0]["status"] == "Disabled"
+    assert panel.rows("account.project", f"plid={client}")[0]["status"] == "Disabled"
     panel.mgrctl("-m", "billmgr", "account.project.resume", f"plid={client}", f"elid={second}")
-    assert rows(panel, "account.project", f"plid={client}")[0]["status"] == "Enabled"
+    assert panel.rows("account.project", f"plid={client}")[0]["status"] == "Enabled"
     in_use = panel.mgrctl("-m", "billmgr", "project.delete", f"elid={second}")
     assert in_use.returncode == 1 and "still has clients" in in_use.stderr
-    assert [p["accounts"] for p in rows(panel, "project")] == ["0", "1"]
+    assert [p["accounts"] for p in panel.rows("project")] == ["0", "1"]
     dup = panel.mgrctl("-m", "billmgr", "project.edit", "name=second", "sok=ok")
     assert dup.returncode == 1 and "exists(name)" in dup.stderr
 
@@ -200,14 +196,14 @@ def test_groups_follow_their_conditions(panel):
     us = panel.new_account("us@example.com", "country=840")
     assert panel.mgrctl("-m", "billmgr", "accountgroup.condition.edit", f"plid={group_id}", "field=country",
                         "op=eq", "value=643", "sok=ok").returncode == 0
-    members = lambda client: rows(panel, "account.group", f"plid={client}")[0]["status"]  # noqa: E731
+    members = lambda client: panel.rows("account.group", f"plid={client}")[0]["status"]  # noqa: E731
     assert (members(ru), members(us)) == ("Yes", "No")
     late = panel.new_account("late@example.com", "country=643")
     assert members(late) == "Yes"
     panel.mgrctl("-m", "billmgr", "account.edit", f"elid={ru}", "country=840", "sok=ok")
     assert members(ru) == "No"
-    assert rows(panel, "accountgroup")[0]["members"] == "1"
-    assert "group Russia: removed" in [e["desc"] for e in rows(panel, "account.history", f"elid={ru}")]
+    assert panel.rows("accountgroup")[0]["members"] == "1"
+    assert "group Russia: removed" in [e["desc"] for e in panel.rows("account.history", f"elid={ru}")]
     bad_field = panel.mgrctl("-m", "billmgr", "accountgroup.condition.edit", f"plid={group_id}",
                              "field=passwd", "value=x", "sok=ok")
     assert bad_field.returncode == 1 and "value(field)" in bad_field.stderr
@@ -217,15 +213,15 @@ def test_manual_group_membership(panel):
     group = panel.mgrctl("-m", "billmgr", "accountgroup.edit", "name=VIP", "sok=ok").stdout.split("id=")[1].strip()
     client = panel.new_account("vip@example.com")
     assert panel.mgrctl("-m", "billmgr", "account.group.resume", f"plid={client}", f"elid={group}").returncode == 0
-    assert rows(panel, "account.group", f"plid={client}")[0]["status"] == "Yes"
+    assert panel.rows("account.group", f"plid={client}")[0]["status"] == "Yes"
     panel.mgrctl("-m", "billmgr", "account.group.suspend", f"plid={client}", f"elid={group}")
-    assert rows(panel, "account.group", f"plid={client}")[0]["status"] == "No"
+    assert panel.rows("account.group", f"plid={client}")[0]["status"] == "No"
     panel.mgrctl("-m", "billmgr", "account.group.edit", f"plid={client}", f"accountgroup={group}", "sok=ok")
-    assert rows(panel, "account.group", f"plid={client}")[0]["status"] == "Yes"
+    assert panel.rows("account.group", f"plid={client}")[0]["status"] == "Yes"
     panel.mgrctl("-m", "billmgr", "account.group.delete", f"plid={client}", f"elid={group}")
-    assert rows(panel, "account.group", f"plid={client}")[0]["status"] == "No"
+    assert panel.rows("account.group", f"plid={client}")[0]["status"] == "No"
     assert panel.mgrctl("-m", "billmgr", "accountgroup.delete", f"elid={group}").returncode == 0
-    assert rows(panel, "accountgroup") == []
+    assert panel.rows("accountgroup") == []
 
 
 def test_merge_loses_nothing(panel):
@@ -252,11 +248,11 @@ def test_merge_loses_nothing(panel):
         assert db_count(panel, f"SELECT count(*) FROM {table} WHERE account = ?", source) == 0
     assert db_count(panel, "SELECT count(*) FROM account WHERE id = ?", source) == 0
     assert panel.call("whoami", f"authinfo=source@example.com:{PASSWORD}", out="JSONdata")["account"] == str(target)
-    balances = {c["iso"]: c["balance"] for c in rows(panel, "account.currency", f"elid={target}")}
+    balances = {c["iso"]: c["balance"] for c in panel.rows("account.currency", f"elid={target}")}
     assert balances == {"RUB": "152.50", "USD": "7.00"}
-    assert rows(panel, "account.group", f"plid={target}")[0]["status"] == "Yes"
-    assert [o["info"] for o in rows(panel, "account.orders", f"elid={target}")] == ["VPS"]
-    history = [e["desc"] for e in rows(panel, "account.history", f"elid={target}")]
+    assert panel.rows("account.group", f"plid={target}")[0]["status"] == "Yes"
+    assert [o["info"] for o in panel.rows("account.orders", f"elid={target}")] == ["VPS"]
+    history = [e["desc"] for e in panel.rows("account.history", f"elid={target}")]
     assert history[0] == f"client #{source} (source@example.com) merged into this client"
     assert db_count(panel, "SELECT count(*) FROM history WHERE account = ?", target) >= source_history + 2
     itself = panel.mgrctl("-m", "billmgr", "account.join", f"elid={target}", f"account={target}", "sok=ok")
@@ -267,11 +263,11 @@ def test_saved_filter_applies_until_cleared(panel):
     panel.new_account("keep@example.org", "name=Keep")
     panel.new_account("drop@example.com", "name=Drop")
     assert panel.mgrctl("-m", "billmgr", "account.setfilter", "email=example.org").returncode == 0
-    assert [a["name"] for a in rows(panel, "account")] == ["Keep"]
+    assert [a["name"] for a in panel.rows("account")] == ["Keep"]
     assert panel.call("account.filter", out="JSONdata")["email"] == "example.org"
-    assert [a["name"] for a in rows(panel, "account", "filter=on", "name=Drop")] == ["Drop"]
+    assert [a["name"] for a in panel.rows("account", "filter=on", "name=Drop")] == ["Drop"]
     panel.mgrctl("-m", "billmgr", "account.filter", "sok=ok")
-    assert len(rows(panel, "account")) == 2
+    assert len(panel.rows("account")) == 2
 
 
 def test_tickets(panel):
@@ -280,9 +276,9 @@ def test_tickets(panel):
     for client in (alice, bob):
         panel.mgrctl("-m", "billmgr", "ticket.write.account", f"elid={client}", f"subject=For {client}",
                      "message=Please check", "sok=ok")
-    assert len(rows(panel, "ticket")) == 2
+    assert len(panel.rows("ticket")) == 2
     as_alice = f"authinfo=alice@example.com:{PASSWORD}"
-    mine = rows(panel, "ticket", as_alice)
+    mine = panel.rows("ticket", as_alice)
     assert [t["subject"] for t in mine] == [f"For {alice}"]
     reply = panel.mgrctl("-m", "billmgr", "ticket.edit", f"elid={mine[0]['id']}", "message=Thanks", "sok=ok", as_alice)
     assert reply.returncode == 0
@@ -291,7 +287,7 @@ def test_tickets(panel):
     silent = panel.mgrctl("-m", "billmgr", "ticket.edit", f"elid={mine[0]['id']}", "sok=ok", as_alice)
     assert silent.returncode == 1 and silent.stderr.startswith("ERROR empty(message)")
     assert len(panel.call("ticket.edit", f"elid={mine[0]['id']}", as_alice, out="JSONdata")["elem"]) == 2
-    bobs = next(t for t in rows(panel, "ticket") if t["subject"] == f"For {bob}")
+    bobs = next(t for t in panel.rows("ticket") if t["subject"] == f"For {bob}")
     peek = panel.mgrctl("-m", "billmgr", "ticket.edit", f"elid={bobs['id']}", as_alice)
     assert peek.returncode == 1 and peek.stderr.startswith("ERROR missed(ticket)")
     assert db_count(panel, "SELECT count(*) FROM outbox WHERE kind = 'mail'") == 2
@@ -311,7 +307,7 @@ def test_sms_needs_a_gateway_and_goes_through_it(tmp_path):
     d = Daemon(tmp_path, settings="SmsGateway smsgate\n").start()
     try:
         assert d.mgrctl("-m", "billmgr", "account.sms", f"elid={client}", "message=Your code 1234").returncode == 0
-        eventually(lambda: rows(d, "task")[0]["state"] == "Done")
+        eventually(lambda: d.rows("task")[0]["state"] == "Done")
         assert (tmp_path / "sent").read_text() == "+7 900 111-22-33\nYour code 1234"
     finally:
         d.stop()
@@ -320,6 +316,6 @@ def test_sms_needs_a_gateway_and_goes_through_it(tmp_path):
 def test_verification_list(panel):
     client = panel.new_account("ver@example.com", "verify_email=on")
     panel.mgrctl("-m", "billmgr", "account.edit", f"elid={client}", "valid_phone=+1 555 0100", "sok=ok")
-    checks = rows(panel, "account.validate", f"elid={client}")
+    checks = panel.rows("account.validate", f"elid={client}")
     assert [(c["kind"], c["value"], c["status"]) for c in checks] == [
         ("Email", "ver@example.com", "Verified"), ("Phone", "+1 555 0100", "Verified")]

@@ -19,23 +19,6 @@ PMTEST = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def rows(daemon, func, *params):
-    return daemon.call(func, *params, out="JSONdata").get("elem", [])
-
-
-def form(daemon, func, *params):
-    doc = daemon.call(func, *params)
-    return {k: v["$"] for k, v in doc.items() if isinstance(v, dict) and "$" in v}
-
-
-def run(daemon, func, *params):
-    return daemon.mgrctl("-m", "billmgr", func, *params)
-
-
-def created(daemon, func, *params):
-    result = run(daemon, func, *params, "sok=ok")
-    assert result.returncode == 0, result.stderr
-    return int(result.stdout.split("id=")[1].split()[0])
 
 
 def stored(daemon, sql, *args):
@@ -56,31 +39,31 @@ def panel(tmp_path_factory):
 # -- currencies ----------------------------------------------------------------
 
 def test_every_iso_currency_is_known_and_three_are_enabled(panel):
-    every = rows(panel, "currency")
+    every = panel.rows("currency")
     assert len(every) > 150 and {"JPY", "BHD", "CLF"} <= {c["iso"] for c in every}
-    enabled = rows(panel, "currency", "filter=on", "status=1")
+    enabled = panel.rows("currency", "filter=on", "status=1")
     assert [(c["iso"], c["code"], c["minor_units"], c["status"]) for c in enabled] == [
         ("EUR", "978", "2", "Enabled"), ("RUB", "643", "2", "Enabled"), ("USD", "840", "2", "Enabled")]
-    ru = {c["iso"]: (c["name"], c["status"]) for c in rows(panel, "currency", "lang=ru")}
+    ru = {c["iso"]: (c["name"], c["status"]) for c in panel.rows("currency", "lang=ru")}
     assert ru["JPY"] == ("Иена", "Отключена") and ru["BHD"][0] == "Бахрейнский динар"
-    assert [c["iso"] for c in rows(panel, "currency", "filter=on", "name=dinar", "p_sort=iso")][:2] == ["BHD", "DZD"]
+    assert [c["iso"] for c in panel.rows("currency", "filter=on", "name=dinar", "p_sort=iso")][:2] == ["BHD", "DZD"]
 
 
 def test_currency_view_and_modify(panel):
-    assert form(panel, "currency.edit", "elid=48") == {
+    assert panel.form("currency.edit", "elid=48") == {
         "elid": "48", "iso": "BHD", "code": "48", "minor_units": "3", "name": "Bahraini Dinar",
         "name_ru": "Бахрейнский динар", "symbol": "BHD", "active": "off"}
-    done = run(panel, "currency.edit", "elid=48", "symbol=BD", "name_ru=Динар", "active=on", "minor_units=2",
+    done = panel.run("currency.edit", "elid=48", "symbol=BD", "name_ru=Динар", "active=on", "minor_units=2",
                "iso=XXX", "sok=ok")
     assert done.returncode == 0, done.stderr
     assert stored(panel, "SELECT iso, minor_units, symbol, name_ru, active FROM currency WHERE id = 48") == [
         ("BHD", 3, "BD", "Динар", 1)]      # codes and minor units are ISO's: never edited
-    assert run(panel, "currency.edit", "elid=48", "active=off", "sok=ok").returncode == 0
+    assert panel.run("currency.edit", "elid=48", "active=off", "sok=ok").returncode == 0
 
 
 @pytest.mark.parametrize("lang, fragment", [("en", "cannot be disabled"), ("ru", "не может быть отключена")])
 def test_a_currency_in_use_cannot_be_disabled(panel, lang, fragment):
-    result = run(panel, "currency.edit", "elid=643", "active=off", f"lang={lang}", "sok=ok")
+    result = panel.run("currency.edit", "elid=643", "active=off", f"lang={lang}", "sok=ok")
     assert result.returncode == 1 and "value(active)" in result.stderr and fragment in result.stderr
     assert stored(panel, "SELECT active FROM currency WHERE id = 643") == [(1,)]
 
@@ -89,20 +72,20 @@ def test_a_currency_in_use_cannot_be_disabled(panel, lang, fragment):
                                            (["elid=978", "name="], "empty(name)"),
                                            (["elid=978", "active=maybe"], "value(active)")])
 def test_currency_edit_errors(panel, params, error):
-    result = run(panel, "currency.edit", *params, "sok=ok")
+    result = panel.run("currency.edit", *params, "sok=ok")
     assert result.returncode == 1 and error in result.stderr
 
 
 # -- providers -----------------------------------------------------------------
 
 def test_a_provider_has_a_default_currency(panel):
-    assert form(panel, "project.edit", "elid=1")["currency"] == "643"
-    project = created(panel, "project.edit", "name=Dollar provider", "currency=USD")
-    assert {p["id"]: p["currency_str"] for p in rows(panel, "project")} == {"1": "RUB", str(project): "USD"}
-    assert run(panel, "project.edit", f"elid={project}", "currency=978", "sok=ok").returncode == 0
-    assert form(panel, "project.edit", f"elid={project}")["currency"] == "978"
+    assert panel.form("project.edit", "elid=1")["currency"] == "643"
+    project = panel.create("project.edit", "name=Dollar provider", "currency=USD")
+    assert {p["id"]: p["currency_str"] for p in panel.rows("project")} == {"1": "RUB", str(project): "USD"}
+    assert panel.run("project.edit", f"elid={project}", "currency=978", "sok=ok").returncode == 0
+    assert panel.form("project.edit", f"elid={project}")["currency"] == "978"
     for code, error in (("AUD", "value(currency)"), ("XYZ", "value(currency)")):
-        result = run(panel, "project.edit", f"elid={project}", f"currency={code}", "lang=ru", "sok=ok")
+        result = panel.run("project.edit", f"elid={project}", f"currency={code}", "lang=ru", "sok=ok")
         assert result.returncode == 1 and error in result.stderr
     assert stored(panel, "SELECT currency FROM project WHERE id = ?", project) == [(978,)]
 
@@ -110,22 +93,22 @@ def test_a_provider_has_a_default_currency(panel):
 # -- payment methods -------------------------------------------------------------
 
 def test_payment_method_create_view_list_modify(panel):
-    elid = created(panel, "paymethod.edit", "name=Bank transfer", "name_ru=Банковский перевод", "currency=RUB",
+    elid = panel.create("paymethod.edit", "name=Bank transfer", "name_ru=Банковский перевод", "currency=RUB",
                    "project=1", "commission=2.5", "minamount=100", "maxamount=15000,50", "allowrefund=on",
                    "note=manual")
-    assert form(panel, "paymethod.edit", f"elid={elid}") == {
+    assert panel.form("paymethod.edit", f"elid={elid}") == {
         "elid": str(elid), "name": "Bank transfer", "name_ru": "Банковский перевод", "currency": "643",
         "project": "1", "commission": "2.5", "minamount": "100.00", "maxamount": "15000.50", "allowrefund": "on",
         "active": "on", "module": "", "note": "manual"}
-    listed = {m["id"]: m for m in rows(panel, "paymethod", "lang=ru")}[str(elid)]
+    listed = {m["id"]: m for m in panel.rows("paymethod", "lang=ru")}[str(elid)]
     assert (listed["name"], listed["currency_name"], listed["projects"], listed["minamount"], listed["status"]) == (
         "Банковский перевод", "RUB", "Default provider", "100.00", "Включён")
-    assert run(panel, "currency.edit", "elid=392", "active=on", "sok=ok").returncode == 0
-    assert run(panel, "paymethod.edit", f"elid={elid}", "currency=JPY", "maxamount=", "active=off",
+    assert panel.run("currency.edit", "elid=392", "active=on", "sok=ok").returncode == 0
+    assert panel.run("paymethod.edit", f"elid={elid}", "currency=JPY", "maxamount=", "active=off",
                "sok=ok").returncode == 0
     assert stored(panel, "SELECT currency, minamount, maxamount, active FROM paymethod WHERE id = ?", elid) == [
         (392, 100, None, 0)]       # 100.00 RUB is read again as 100 JPY
-    refused = run(panel, "paymethod.edit", f"elid={elid}", "minamount=0.5", "sok=ok")
+    refused = panel.run("paymethod.edit", f"elid={elid}", "minamount=0.5", "sok=ok")
     assert refused.returncode == 1 and "value(minamount)" in refused.stderr
 
 
@@ -144,54 +127,54 @@ def test_payment_method_create_view_list_modify(panel):
 ])
 def test_payment_method_errors_write_nothing(panel, params, error):
     before = stored(panel, "SELECT count(*) FROM paymethod")
-    result = run(panel, "paymethod.edit", *(["name=Card"] if params[0] != "name=" else []), *params, "sok=ok")
+    result = panel.run("paymethod.edit", *(["name=Card"] if params[0] != "name=" else []), *params, "sok=ok")
     assert result.returncode == 1 and error in result.stderr
     assert stored(panel, "SELECT count(*) FROM paymethod") == before
 
 
 def test_max_below_min_is_explained_in_russian(panel):
-    result = run(panel, "paymethod.edit", "name=Card", "minamount=10", "maxamount=5", "lang=ru", "sok=ok")
+    result = panel.run("paymethod.edit", "name=Card", "minamount=10", "maxamount=5", "lang=ru", "sok=ok")
     assert "Максимальная сумма меньше минимальной" in result.stderr
 
 
 def test_private_settings_are_shown_as_set_kept_and_never_logged(panel):
-    missing = run(panel, "paymethod.edit", "name=Gateway", "module=pmtest", "secret_key=x", "sok=ok")
+    missing = panel.run("paymethod.edit", "name=Gateway", "module=pmtest", "secret_key=x", "sok=ok")
     assert missing.returncode == 1 and "empty(shop_id)" in missing.stderr
-    result = run(panel, "-o", "xml", "paymethod.edit", "name=Gateway", "module=pmtest", "shop_id=42",
+    result = panel.run("-o", "xml", "paymethod.edit", "name=Gateway", "module=pmtest", "shop_id=42",
                  "secret_key=t0p-s3cret", "sok=ok")
     assert result.returncode == 0 and "t0p-s3cret" not in result.stdout and "<secret_key>***" in result.stdout
     elid = int(result.stdout.split("<id>")[1].split("<")[0])
-    shown = form(panel, "paymethod.edit", f"elid={elid}")
+    shown = panel.form("paymethod.edit", f"elid={elid}")
     assert (shown["module"], shown["shop_id"], shown["secret_key"]) == ("pmtest", "42", "***")
-    assert run(panel, "paymethod.edit", f"elid={elid}", "shop_id=43", "secret_key=***", "sok=ok").returncode == 0
+    assert panel.run("paymethod.edit", f"elid={elid}", "shop_id=43", "secret_key=***", "sok=ok").returncode == 0
     assert stored(panel, "SELECT name, value, private FROM paymethod_param WHERE paymethod = ? ORDER BY name",
                   elid) == [("secret_key", "t0p-s3cret", 1), ("shop_id", "43", 0)]
-    assert run(panel, "paymethod.edit", f"elid={elid}", "secret_key=n3w-s3cret", "sok=ok").returncode == 0
+    assert panel.run("paymethod.edit", f"elid={elid}", "secret_key=n3w-s3cret", "sok=ok").returncode == 0
     assert stored(panel, "SELECT value FROM paymethod_param WHERE name = 'secret_key'") == [("n3w-s3cret",)]
     assert "s3cret" not in panel.log.read_text()
-    assert {m["id"]: m.get("module") for m in rows(panel, "paymethod")}[str(elid)] == "pmtest"
-    unset = created(panel, "paymethod.edit", "name=Gateway 2", "module=pmtest", "shop_id=1")
-    assert form(panel, "paymethod.edit", f"elid={unset}")["secret_key"] == ""
+    assert {m["id"]: m.get("module") for m in panel.rows("paymethod")}[str(elid)] == "pmtest"
+    unset = panel.create("paymethod.edit", "name=Gateway 2", "module=pmtest", "shop_id=1")
+    assert panel.form("paymethod.edit", f"elid={unset}")["secret_key"] == ""
     assert "paymethod.edit.test" not in panel.mgrctl("-m", "billmgr", "-i").stdout   # a part, not a function
 
 
 @pytest.mark.parametrize("lang, fragment", [("en", "is used by payments"), ("ru", "используется платежами")])
 def test_a_method_that_payments_use_cannot_be_deleted(panel, lang, fragment):
-    elid = created(panel, "paymethod.edit", f"name=Used {lang}")
+    elid = panel.create("paymethod.edit", f"name=Used {lang}")
     with sqlite3.connect(panel.db) as db:
         db.execute("CREATE TABLE IF NOT EXISTS payment_probe (id INTEGER PRIMARY KEY, "
                    "paymethod INTEGER NOT NULL REFERENCES paymethod(id))")
         db.execute("INSERT INTO payment_probe (paymethod) VALUES (?)", (elid,))
-    result = run(panel, "paymethod.delete", f"elid={elid}", f"lang={lang}")
+    result = panel.run("paymethod.delete", f"elid={elid}", f"lang={lang}")
     assert result.returncode == 1 and "value(elid)" in result.stderr and fragment in result.stderr
     assert stored(panel, "SELECT count(*) FROM paymethod WHERE id = ?", elid) == [(1,)]
 
 
 def test_delete_methods(panel):
-    first, second = created(panel, "paymethod.edit", "name=Old 1"), created(panel, "paymethod.edit", "name=Old 2")
-    assert run(panel, "paymethod.delete", f"elid={first}, {second}, 999999").returncode == 0
+    first, second = panel.create("paymethod.edit", "name=Old 1"), panel.create("paymethod.edit", "name=Old 2")
+    assert panel.run("paymethod.delete", f"elid={first}, {second}, 999999").returncode == 0
     assert stored(panel, "SELECT count(*) FROM paymethod WHERE id IN (?, ?)", first, second) == [(0,)]
-    assert "value(elid)" in run(panel, "paymethod.delete", "elid=abc").stderr
+    assert "value(elid)" in panel.run("paymethod.delete", "elid=abc").stderr
 
 
 # -- over HTTP -------------------------------------------------------------------

@@ -14,25 +14,6 @@ from billmgr.context import Context
 from billmgr.store import connect
 
 
-def rows(daemon, func, *params):
-    return daemon.call(func, *params, out="JSONdata").get("elem", [])
-
-
-def form(daemon, func, *params):
-    doc = daemon.call(func, *params)
-    return {k: v["$"] for k, v in doc.items() if isinstance(v, dict) and "$" in v}
-
-
-def run(daemon, func, *params):
-    return daemon.mgrctl("-m", "billmgr", func, *params)
-
-
-def created(daemon, func, *params):
-    result = run(daemon, func, *params, "sok=ok")
-    assert result.returncode == 0, result.stderr
-    return int(result.stdout.split("id=")[1].split()[0])
-
-
 def fund(daemon, subaccount_id, amount):
     """Money in through the ledger itself (payments are a later step), on the daemon's database."""
     db = connect(daemon.db)
@@ -66,34 +47,34 @@ def panel(tmp_path_factory):
 
 def test_create_view_modify_and_list(panel):
     client = panel.new_account("sub@example.com")
-    fresh = form(panel, "subaccount.edit", f"plid={client}")
+    fresh = panel.form("subaccount.edit", f"plid={client}")
     assert (fresh["subaccount_project"], fresh["subaccount_currency"], fresh["active"]) == ("1", "643", "on")
-    elid = created(panel, "subaccount.edit", f"plid={client}")
-    usd = created(panel, "subaccount.edit", f"plid={client}", "subaccount_currency=USD", "creditlimit=10.5")
-    changed = run(panel, "subaccount.edit", f"plid={client}", f"elid={elid}", "creditlimit=100.50", "allowpostpaid=on",
+    elid = panel.create("subaccount.edit", f"plid={client}")
+    usd = panel.create("subaccount.edit", f"plid={client}", "subaccount_currency=USD", "creditlimit=10.5")
+    changed = panel.run("subaccount.edit", f"plid={client}", f"elid={elid}", "creditlimit=100.50", "allowpostpaid=on",
                   f"referer={panel.other}", "incident_limit=5", "sok=ok")
     assert changed.returncode == 0 and changed.stdout == "OK\n", changed.stderr
-    shown = form(panel, "subaccount.edit", f"plid={client}", f"elid={elid}")
+    shown = panel.form("subaccount.edit", f"plid={client}", f"elid={elid}")
     assert {k: shown[k] for k in ("subaccount_project", "subaccount_currency", "balance", "creditlimit",
                                   "allowpostpaid", "referer", "active", "incident_limit")} == {
         "subaccount_project": "1", "subaccount_currency": "643", "balance": "0.00", "creditlimit": "100.50",
         "allowpostpaid": "on", "referer": str(panel.other), "active": "on", "incident_limit": "5"}
-    listed = rows(panel, "subaccount", f"plid={client}")
+    listed = panel.rows("subaccount", f"plid={client}")
     assert [(r["id"], r["currency"], r["balance"], r["creditlimit"], r["status"]) for r in listed] == [
         (str(elid), "RUB", "0.00", "100.50", "Active"), (str(usd), "USD", "0.00", "10.50", "Disabled")]
-    history = [e["desc"] for e in rows(panel, "account.history", f"elid={client}")]
+    history = [e["desc"] for e in panel.rows("account.history", f"elid={client}")]
     assert "subaccount #%d: creditlimit: 0.00 -> 100.50" % elid in history[0]
 
 
 @pytest.mark.parametrize("lang, fragment", [("en", "already has an account in USD"), ("ru", "уже есть счёт в USD")])
 def test_one_subaccount_per_provider_and_currency_one_active_per_provider(panel, lang, fragment):
     client = panel.new_account(f"unique-{lang}@example.com")
-    created(panel, "subaccount.edit", f"plid={client}", "subaccount_currency=USD")
-    twice = run(panel, "subaccount.edit", f"plid={client}", "subaccount_currency=USD", f"lang={lang}", "sok=ok")
+    panel.create("subaccount.edit", f"plid={client}", "subaccount_currency=USD")
+    twice = panel.run("subaccount.edit", f"plid={client}", "subaccount_currency=USD", f"lang={lang}", "sok=ok")
     assert twice.returncode == 1 and "exists(subaccount_currency)" in twice.stderr and fragment in twice.stderr
-    second = run(panel, "subaccount.edit", f"plid={client}", "subaccount_currency=EUR", "active=on", "sok=ok")
+    second = panel.run("subaccount.edit", f"plid={client}", "subaccount_currency=EUR", "active=on", "sok=ok")
     assert second.returncode == 1 and "exists(active)" in second.stderr and "Default provider" in second.stderr
-    assert len(rows(panel, "subaccount", f"plid={client}")) == 1
+    assert len(panel.rows("subaccount", f"plid={client}")) == 1
 
 
 @pytest.mark.parametrize("params, error", [
@@ -108,103 +89,103 @@ def test_one_subaccount_per_provider_and_currency_one_active_per_provider(panel,
 ])
 def test_bad_values_are_refused_and_nothing_is_written(panel, params, error):
     client = panel.new_account(f"bad-{abs(hash(error + params[0]))}@example.com")
-    result = run(panel, "subaccount.edit", f"plid={client}", *params, "sok=ok")
+    result = panel.run("subaccount.edit", f"plid={client}", *params, "sok=ok")
     assert result.returncode == 1 and error in result.stderr
     assert stored(panel, "SELECT count(*) FROM subaccount WHERE account = ?", client) == [(0,)]
 
 
 def test_provider_and_currency_of_an_existing_subaccount_never_change(panel):
     client = panel.new_account("fixed@example.com")
-    elid = created(panel, "subaccount.edit", f"plid={client}")
-    result = run(panel, "subaccount.edit", f"plid={client}", f"elid={elid}", "subaccount_currency=840", "lang=ru",
+    elid = panel.create("subaccount.edit", f"plid={client}")
+    result = panel.run("subaccount.edit", f"plid={client}", f"elid={elid}", "subaccount_currency=840", "lang=ru",
                  "sok=ok")
     assert result.returncode == 1 and "value(subaccount_currency)" in result.stderr and "не меняются" in result.stderr
-    assert run(panel, "subaccount.edit", f"plid={panel.other}", f"elid={elid}").returncode == 1   # not that client's
+    assert panel.run("subaccount.edit", f"plid={panel.other}", f"elid={elid}").returncode == 1   # not that client's
 
 
 @pytest.mark.parametrize("lang, message", [("en", "Insufficient funds: 3.00 RUB available"),
                                            ("ru", "Недостаточно средств: доступно 3.00 RUB")])
 def test_refund_goes_down_to_minus_the_credit_limit_and_no_further(panel, lang, message):
     client = panel.new_account(f"refund-{lang}@example.com")
-    elid = created(panel, "subaccount.edit", f"plid={client}", "creditlimit=5")
+    elid = panel.create("subaccount.edit", f"plid={client}", "creditlimit=5")
     fund(panel, elid, "10.00")
-    done = run(panel, "-o", "xml", "subaccount.refund", f"elid={elid}", "amount=12,00", "note=back to card")
+    done = panel.run("-o", "xml", "subaccount.refund", f"elid={elid}", "amount=12,00", "note=back to card")
     assert done.returncode == 0 and "<balance>-2.00</balance>" in done.stdout
     before = journal(panel, elid)
-    refused = run(panel, "subaccount.refund", f"elid={elid}", "amount=3.01", f"lang={lang}")
+    refused = panel.run("subaccount.refund", f"elid={elid}", "amount=3.01", f"lang={lang}")
     assert refused.returncode == 1 and "balance(subaccount)" in refused.stderr and message in refused.stderr
     assert journal(panel, elid) == before
-    assert rows(panel, "subaccount", f"plid={client}")[0]["balance"] == "-2.00"
-    assert run(panel, "subaccount.refund", f"elid={elid}", "amount=3").returncode == 0
+    assert panel.rows("subaccount", f"plid={client}")[0]["balance"] == "-2.00"
+    assert panel.run("subaccount.refund", f"elid={elid}", "amount=3").returncode == 0
     assert journal(panel, elid) == [(1000, "correction", "", None, "test", ""), (-1200, "refund", "", None, "root",
                                     "back to card"), (-300, "refund", "", None, "root", "")]
-    assert rows(panel, "subaccount", f"plid={client}")[0]["balance"] == "-5.00"
+    assert panel.rows("subaccount", f"plid={client}")[0]["balance"] == "-5.00"
     for amount in ("0", "-1", "1.001", "abc", ""):
-        bad = run(panel, "subaccount.refund", f"elid={elid}", f"amount={amount}")
+        bad = panel.run("subaccount.refund", f"elid={elid}", f"amount={amount}")
         assert bad.returncode == 1 and ("value(amount)" in bad.stderr or "empty(amount)" in bad.stderr), amount
 
 
 def test_a_suspended_subaccount_refuses_a_debit_until_resumed(panel):
     client = panel.new_account("suspend@example.com")
-    elid = created(panel, "subaccount.edit", f"plid={client}")
+    elid = panel.create("subaccount.edit", f"plid={client}")
     fund(panel, elid, "50")
-    assert run(panel, "subaccount.suspend", f"elid={elid}").returncode == 0
-    assert rows(panel, "subaccount", f"plid={client}")[0]["status"] == "Disabled"
-    refused = run(panel, "subaccount.refund", f"elid={elid}", "amount=1", "lang=ru")
+    assert panel.run("subaccount.suspend", f"elid={elid}").returncode == 0
+    assert panel.rows("subaccount", f"plid={client}")[0]["status"] == "Disabled"
+    refused = panel.run("subaccount.refund", f"elid={elid}", "amount=1", "lang=ru")
     assert refused.returncode == 1 and "suspended(subaccount)" in refused.stderr and "отключён" in refused.stderr
     assert len(journal(panel, elid)) == 1
-    other = created(panel, "subaccount.edit", f"plid={client}", "subaccount_currency=EUR", "active=on")
-    assert run(panel, "subaccount.resume", f"elid={elid}").returncode == 1     # EUR is the active one now
-    assert run(panel, "subaccount.suspend", f"elid={other}").returncode == 0
-    assert run(panel, "subaccount.resume", f"elid={elid}").returncode == 0
-    assert run(panel, "subaccount.refund", f"elid={elid}", "amount=1").returncode == 0
-    assert rows(panel, "subaccount", f"plid={client}")[0]["balance"] == "49.00"
+    other = panel.create("subaccount.edit", f"plid={client}", "subaccount_currency=EUR", "active=on")
+    assert panel.run("subaccount.resume", f"elid={elid}").returncode == 1     # EUR is the active one now
+    assert panel.run("subaccount.suspend", f"elid={other}").returncode == 0
+    assert panel.run("subaccount.resume", f"elid={elid}").returncode == 0
+    assert panel.run("subaccount.refund", f"elid={elid}", "amount=1").returncode == 0
+    assert panel.rows("subaccount", f"plid={client}")[0]["balance"] == "49.00"
 
 
 def test_account_join_moves_balances_exactly_through_the_journal(panel):
     source, target = panel.new_account("join-src@example.com"), panel.new_account("join-dst@example.com")
-    src_rub = created(panel, "subaccount.edit", f"plid={source}")
-    src_usd = created(panel, "subaccount.edit", f"plid={source}", "subaccount_currency=USD")
-    dst_rub = created(panel, "subaccount.edit", f"plid={target}", "creditlimit=1")
+    src_rub = panel.create("subaccount.edit", f"plid={source}")
+    src_usd = panel.create("subaccount.edit", f"plid={source}", "subaccount_currency=USD")
+    dst_rub = panel.create("subaccount.edit", f"plid={target}", "creditlimit=1")
     fund(panel, src_rub, "100.10")
     fund(panel, src_usd, "3.07")
     fund(panel, dst_rub, "2.50")
-    assert {a["id"]: a["balance"] for a in rows(panel, "account")}[str(source)] == "100.10"
-    assert run(panel, "account.join", f"elid={source}", f"account={target}", "sok=ok").returncode == 0
+    assert {a["id"]: a["balance"] for a in panel.rows("account")}[str(source)] == "100.10"
+    assert panel.run("account.join", f"elid={source}", f"account={target}", "sok=ok").returncode == 0
     listed = {r["currency"]: (r["balance"], r["creditlimit"], r["status"])
-              for r in rows(panel, "subaccount", f"plid={target}")}
+              for r in panel.rows("subaccount", f"plid={target}")}
     assert listed == {"RUB": ("102.60", "1.00", "Active"), "USD": ("3.07", "0.00", "Disabled")}
-    assert {a["id"]: a["balance"] for a in rows(panel, "account")}[str(target)] == "102.60"
+    assert {a["id"]: a["balance"] for a in panel.rows("account")}[str(target)] == "102.60"
     note = f"client #{source} merged into #{target}"
     assert journal(panel, dst_rub)[-1] == (10010, "merge", "subaccount", src_rub, "root", note)
     assert journal(panel, src_rub)[-1] == (-10010, "merge", "subaccount", dst_rub, "root", note)
-    assert rows(panel, "ledger.check") == []
+    assert panel.rows("ledger.check") == []
     check = subprocess.run([BILLMGRD, "check"], env=panel.env, capture_output=True, text=True, timeout=120)
     assert check.returncode == 0 and "balances: ok" in check.stdout
 
 
 def test_the_client_list_shows_the_balance_in_the_currency_of_its_provider(panel):
-    assert run(panel, "currency.edit", "elid=392", "active=on", "sok=ok").returncode == 0
-    project = created(panel, "project.edit", "name=Yen provider", "currency=JPY")
+    assert panel.run("currency.edit", "elid=392", "active=on", "sok=ok").returncode == 0
+    project = panel.create("project.edit", "name=Yen provider", "currency=JPY")
     client = panel.new_account("yen@example.com", f"project={project}")
-    assert {a["id"]: a["balance"] for a in rows(panel, "account")}[str(client)] == "0"
-    elid = created(panel, "subaccount.edit", f"plid={client}")
+    assert {a["id"]: a["balance"] for a in panel.rows("account")}[str(client)] == "0"
+    elid = panel.create("subaccount.edit", f"plid={client}")
     fund(panel, elid, "1250")
-    assert {a["id"]: a["balance"] for a in rows(panel, "account")}[str(client)] == "1250"
-    assert [(c["iso"], c["balance"]) for c in rows(panel, "account.currency", f"elid={client}")] == [("JPY", "1250")]
+    assert {a["id"]: a["balance"] for a in panel.rows("account")}[str(client)] == "1250"
+    assert [(c["iso"], c["balance"]) for c in panel.rows("account.currency", f"elid={client}")] == [("JPY", "1250")]
 
 
 def test_check_names_a_balance_corrupted_by_hand(tmp_path):
     d = Daemon(tmp_path).start()
     try:
         client = d.new_account("corrupt@example.com")
-        elid = created(d, "subaccount.edit", f"plid={client}")
+        elid = d.create("subaccount.edit", f"plid={client}")
         fund(d, elid, "7.00")
         with sqlite3.connect(d.db) as db:
             db.execute("UPDATE subaccount SET balance = balance + 1 WHERE id = ?", (elid,))
         problem = f"subaccount #{elid} of client #{client}: balance 7.01 RUB, journal sum 7.00 RUB"
-        assert [r["problem"] for r in rows(d, "ledger.check")] == [problem]
-        assert [r["problem"] for r in rows(d, "ledger.check", "lang=ru")] == [problem]
+        assert [r["problem"] for r in d.rows("ledger.check")] == [problem]
+        assert [r["problem"] for r in d.rows("ledger.check", "lang=ru")] == [problem]
     finally:
         d.stop()
     check = subprocess.run([BILLMGRD, "check"], env=d.env, capture_output=True, text=True, timeout=120)
