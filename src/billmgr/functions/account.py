@@ -9,6 +9,7 @@ from ..doc import Cell, Doc
 from ..lists import contains, equals, sql_list
 from ..passwords import check_policy, hash_password
 from ..sqlmoney import shown
+from ..store import rows
 from . import filters, groups
 from .owner import existing_account
 
@@ -126,12 +127,6 @@ def _given(req):
     return values
 
 
-def _insert(req, table, values):
-    columns = ", ".join(values)
-    return req.db.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(values))})",
-                          tuple(values.values())).lastrowid
-
-
 def create_account(req, values, password):
     """A new client, its first login (the email) and its provider; returns its id."""
     values = dict(values)
@@ -139,8 +134,8 @@ def create_account(req, values, password):
     values.setdefault("project", 1)
     values.setdefault("registration_date", req.clock.stamp())
     try:
-        account_id = _insert(req, "account", values)
-        user_id = _insert(req, "user", {"account": account_id, "name": values["email"], "level": "user",
+        account_id = rows.insert(req.db, "account", values)
+        user_id = rows.insert(req.db, "user", {"account": account_id, "name": values["email"], "level": "user",
                                         "passwd": hash_password(password) if password else "",
                                         "email": values["email"], "created": values["registration_date"]})
     except sqlite3.IntegrityError:
@@ -156,8 +151,7 @@ def update_account(req, account_id, values, password):
     before = _load(req, account_id)
     try:
         if values:
-            req.db.execute(f"UPDATE account SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                           (*values.values(), account_id))
+            rows.update(req.db, "account", account_id, values)
         email = values.get("email", before["email"])
         first = req.db.execute("SELECT min(id) FROM user WHERE account = ?", (account_id,)).fetchone()[0]
         req.db.execute("UPDATE user SET name = ?, email = ? WHERE id = ?", (email, email, first))

@@ -10,6 +10,7 @@ from ..billing.currency import currency as iso_currency
 from ..billing.errors import UnknownCurrency
 from ..doc import Cell, Doc
 from ..lists import contains, equals, sql_list
+from ..store import rows
 
 # where a currency is in use: (table, column); a currency in use stays enabled
 USED_BY = (("project", "currency"), ("subaccount", "currency"), ("paymethod", "currency"))
@@ -76,8 +77,7 @@ def currency_edit(req):
         if not values["active"]:
             _refuse_if_used(req, row[0], row[1])
     if values:
-        req.db.execute(f"UPDATE currency SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                       (*values.values(), row[0]))
+        rows.update(req.db, "currency", row[0], values)
     return Doc.success()
 
 

@@ -16,6 +16,7 @@ from ..billing.errors import InvalidValue
 from ..clock import FORMAT
 from ..doc import Doc
 from ..lists import sql_list
+from ..store import rows
 from .currency import enabled_choices, known
 from .owner import existing_account
 
@@ -90,16 +91,14 @@ def account_currencyrate_edit(req):
     row = _columns(req, {**stored, **{name: req.params.get(name) for name in FIELDS if name in req.params}})
     after = {name: str(value) for name, value in row.items()}
     if elid:
-        req.db.execute(f"UPDATE currencyrate SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
-                       (*row.values(), elid))
+        rows.update(req.db, "currencyrate", elid, row)
         changes = history.describe_changes(stored, after)
         if account and changes:
             history.record(req.context, account, f"currency rate #{elid}: {changes}")
         return Doc.success()
     row["account"] = account
     base, related = row["currency_base"], row["currency_relate"]
-    elid = req.db.execute(f"INSERT INTO currencyrate ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                          tuple(row.values())).lastrowid
+    elid = rows.insert(req.db, "currencyrate", row)
     if account:
         history.record(req.context, account, f"currency rate #{elid}: created, {row['amount']} "
                        f"{iso_currency(base).iso} = {row['rate']} {iso_currency(related).iso} from {row['ratedate']}")

@@ -11,6 +11,7 @@ import sqlite3
 from .. import errors
 from ..doc import Doc
 from ..lists import sql_list
+from ..store import rows
 
 
 def localized_name(lang):
@@ -104,12 +105,9 @@ def department_edit(req):
     values = {name: req.params.get(name) for name in ("name", "name_ru") if name in req.params}
     try:
         if creating:
-            department_id = req.db.execute(f"INSERT INTO department ({', '.join(values)}) "
-                                           f"VALUES ({', '.join('?' * len(values))})",
-                                           tuple(values.values())).lastrowid
-        elif values:
-            req.db.execute(f"UPDATE department SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                           (*values.values(), department_id))
+            department_id = rows.insert(req.db, "department", values)
+        else:
+            rows.update(req.db, "department", department_id, values)
     except sqlite3.IntegrityError:
         raise errors.exists("name", values.get("name", "")) from None
     if "employee" in req.params:

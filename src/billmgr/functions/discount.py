@@ -22,6 +22,7 @@ from ..billing.periods import period
 from ..doc import Cell, Doc
 from ..lists import sql_list
 from ..sqlmoney import shown
+from ..store import rows
 from ..validation import integer
 from .currency import enabled_choices, known
 from .owner import client_scope, existing_account
@@ -171,15 +172,13 @@ def _edit(req, elid):
     row = _columns(req, {**stored, **given})
     after = _form({FIELDS_BY_COLUMN[column]: value for column, value in row.items()})
     if elid:
-        req.db.execute(f"UPDATE discount SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
-                       (*row.values(), elid))
+        rows.update(req.db, "discount", elid, row)
         changes = history.describe_changes(stored, after)
         if changes:
             history.record(req.context, account, f"discount #{elid}: {changes}")
         return Doc.success()
     row["account"] = account
-    elid = req.db.execute(f"INSERT INTO discount ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                          tuple(row.values())).lastrowid
+    elid = rows.insert(req.db, "discount", row)
     history.record(req.context, account, f"discount #{elid}: created; " + "; ".join(
         f"{name}: {value}" for name, value in after.items() if value))
     return Doc.success(id=elid)

@@ -11,6 +11,7 @@ import sqlite3
 from .. import errors, history
 from ..doc import Cell, Doc
 from ..lists import contains, sql_list
+from ..store import rows
 from .owner import existing_account
 
 # condition field -> SQL expression over the account row "a"
@@ -127,16 +128,13 @@ def accountgroup_edit(req):
     try:
         if req.elid:
             group_id = _group(req)[0]
-            if values:
-                req.db.execute(f"UPDATE accountgroup SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                               (*values.values(), group_id))
+            rows.update(req.db, "accountgroup", group_id, values)
             _refill(req, group_id)
             return Doc.success()
-        cursor = req.db.execute(f"INSERT INTO accountgroup ({', '.join(values)}) "
-                                f"VALUES ({', '.join('?' * len(values))})", tuple(values.values()))
+        group_id = rows.insert(req.db, "accountgroup", values)
     except sqlite3.IntegrityError:
         raise errors.exists("name", values.get("name", "")) from None
-    return Doc.success(id=cursor.lastrowid)
+    return Doc.success(id=group_id)
 
 
 def accountgroup_delete(req):

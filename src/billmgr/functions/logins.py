@@ -8,6 +8,7 @@ import sqlite3
 
 from .. import errors
 from ..passwords import hash_password
+from ..store import rows
 from .account import checked_password
 
 
@@ -23,11 +24,9 @@ def save(req, values, login_id=None):
     """Insert a login (``login_id`` None) or update one; returns its id.  A taken name is ``exists``."""
     try:
         if login_id is None:
-            return req.db.execute(f"INSERT INTO user ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                                  tuple(values.values())).lastrowid
+            return rows.insert(req.db, "user", values)
         if values:
-            req.db.execute(f"UPDATE user SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                           (*values.values(), login_id))
+            rows.update(req.db, "user", login_id, values)
         return login_id
     except sqlite3.IntegrityError:
         raise errors.exists("name", values.get("name", "")) from None

@@ -20,6 +20,7 @@ from ..billing.money import Money
 from ..doc import Cell, Doc
 from ..lists import contains, equals, sql_list
 from ..sqlmoney import shown
+from ..store import rows
 from ..validation import check_field
 from .currency import enabled_choices, known
 
@@ -164,16 +165,14 @@ def paymethod_edit(req):
     if req.elid:
         elid = req.int_param("elid")
         if values:
-            req.db.execute(f"UPDATE paymethod SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                           (*values.values(), elid))
+            rows.update(req.db, "paymethod", elid, values)
         if values.get("module", stored["module"]) != stored["module"]:
             req.db.execute("DELETE FROM paymethod_param WHERE paymethod = ?", (elid,))
     else:
         if not values.get("name"):
             raise errors.empty("name")
         row = {**stored, **values}
-        elid = req.db.execute(f"INSERT INTO paymethod ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                              tuple(row.values())).lastrowid
+        elid = rows.insert(req.db, "paymethod", row)
     module = values.get("module", stored["module"])
     _save_settings(req, elid, module, creating=not req.elid or module != stored["module"])
     return Doc.success(id=elid) if not req.elid else Doc.success()

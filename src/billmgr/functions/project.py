@@ -6,6 +6,7 @@ import sqlite3
 from .. import errors, history
 from ..doc import Cell, Doc
 from ..lists import contains, sql_list
+from ..store import rows
 from .currency import enabled_choices, known
 from .owner import existing_account
 
@@ -42,16 +43,14 @@ def project_edit(req):
     try:
         if req.elid:
             elid = req.int_param("elid")
-            changed = req.db.execute(f"UPDATE project SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                                     (*values.values(), elid)).rowcount if values else 1
+            changed = rows.update(req.db, "project", elid, values) if values else 1
             if not changed or not req.db.execute("SELECT 1 FROM project WHERE id = ?", (elid,)).fetchone():
                 raise errors.missed("project", req.elid)
             return Doc.success()
-        cursor = req.db.execute(f"INSERT INTO project ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                                tuple(values.values()))
+        project_id = rows.insert(req.db, "project", values)
     except sqlite3.IntegrityError:
         raise errors.exists("name", values.get("name", "")) from None
-    return Doc.success(id=cursor.lastrowid)
+    return Doc.success(id=project_id)
 
 
 def project_delete(req):

@@ -14,6 +14,7 @@ from ..billing.money import Money
 from ..doc import Cell, Doc
 from ..lists import sql_list
 from ..sqlmoney import shown
+from ..store import rows
 from .currency import enabled_choices, known
 from .owner import client_scope, existing_account
 
@@ -128,8 +129,7 @@ def subaccount_edit(req):
         _refuse_second_active(req, row, req.elid)
     if req.elid:
         if values:
-            req.db.execute(f"UPDATE subaccount SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                           (*values.values(), req.elid))
+            rows.update(req.db, "subaccount", req.int_param("elid"), values)
         changes = history.describe_changes(_readable(row), _readable({**row, **values}, values))
         if changes:
             history.record(req.context, row["account"], f"subaccount #{req.elid}: {changes}")
@@ -138,8 +138,7 @@ def subaccount_edit(req):
                       (row["account"], row["project"], row["currency"])).fetchone():
         raise errors.exists("subaccount_currency", iso_currency(row["currency"]).iso)
     row.update(values)
-    elid = req.db.execute(f"INSERT INTO subaccount ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                          tuple(row.values())).lastrowid
+    elid = rows.insert(req.db, "subaccount", row)
     history.record(req.context, row["account"], f"subaccount #{elid} opened in {iso_currency(row['currency']).iso}")
     return Doc.success(id=elid)
 

@@ -14,6 +14,7 @@ from ..billing import text
 from ..billing.errors import InvalidValue
 from ..doc import Cell, Doc
 from ..lists import sql_list
+from ..store import rows
 from ..validation import integer
 from .discount import ITEMTYPE
 from .owner import existing_account
@@ -113,15 +114,13 @@ def account_taxrule_edit(req):
     after = _form(row["project"], row["taxrate"], row["included"], row["itemtypes"], row["country"], row["state"],
                   row["accountgroup"])
     if elid:
-        req.db.execute(f"UPDATE taxrule SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
-                       (*row.values(), elid))
+        rows.update(req.db, "taxrule", elid, row)
         changes = history.describe_changes(stored, after)
         if account and changes:
             history.record(req.context, account, f"tax rule #{elid}: {changes}")
         return Doc.success()
     row["account"] = account
-    elid = req.db.execute(f"INSERT INTO taxrule ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                          tuple(row.values())).lastrowid
+    elid = rows.insert(req.db, "taxrule", row)
     if account:
         history.record(req.context, account, f"tax rule #{elid}: created, {row['taxrate']}%")
     return Doc.success(id=elid)
