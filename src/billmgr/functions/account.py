@@ -9,7 +9,7 @@ from ..doc import Cell, Doc
 from ..lists import contains, equals, sql_list
 from ..passwords import check_policy, hash_password
 from ..sqlmoney import shown
-from . import filters, groups
+from . import groups
 from .owner import existing_account
 
 ACTIVE, SUSPENDED = 2, 3
@@ -50,10 +50,6 @@ def _labels(req):
 
 
 def account(req):
-    if req.params.get("filter") != "on":
-        stored = filters.saved(req, "account")
-        if stored:
-            req.params.pairs.extend([("filter", "on"), *stored])
     return sql_list(req, "account a", _COLUMNS, "a.id", joins=_JOINS,
                     filters=_FILTERS, labels=req.cached("labels", lambda: _labels(req)))
 

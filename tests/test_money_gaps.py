@@ -1,0 +1,95 @@
+"""The money lists' saved filters, payments credited in another currency than their method's, and the tax
+rule and discount an expense takes -- through the real daemon and mgrctl."""
+
+import sqlite3
+
+import pytest
+from conftest import Daemon
+
+
+def run(daemon, func, *params):
+    return daemon.mgrctl("-m", "billmgr", func, *params)
+
+
+def ok(daemon, func, *params):
+    result = run(daemon, func, *params)
+    assert result.returncode == 0 and result.stdout.startswith("OK"), result.stdout + result.stderr
+    return dict(line.split("=", 1) for line in result.stdout.splitlines()[1:] if "=" in line)
+
+
+def error(daemon, func, *params, lang="en"):
+    doc = daemon.call(func, *params, f"lang={lang}")
+    return doc["error"]["$type"], doc["error"]["msg"]["$"]
+
+
+def stored(daemon, sql, *args):
+    with sqlite3.connect(daemon.db) as db:
+        return db.execute(sql, args).fetchall()
+
+
+def listed(daemon, func, *params):
+    return [e["id"] for e in daemon.call(func, *params, out="JSONdata").get("elem", [])]
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory):
+    d = Daemon(tmp_path_factory.mktemp("moneygaps")).start()
+    d.method = int(ok(d, "paymethod.edit", "name=Wire", "sok=ok")["id"])
+    d.cash = int(ok(d, "paymethod.edit", "name=Cash", "sok=ok")["id"])
+    yield d
+    d.stop()
+
+
+def client(panel, email):
+    account = panel.new_account(email)
+    subaccount = int(ok(panel, "subaccount.edit", f"plid={account}", "sok=ok")["id"])
+    return account, subaccount
+
+
+def pay(panel, account, amount, method):
+    payment = int(ok(panel, "payment.add", f"plid={account}", f"paymethod={method}", f"amount={amount}",
+                     "sok=ok")["payment_id"])
+    ok(panel, "payment.setpaid", f"elid={payment}")
+    return payment
+
+
+def test_a_saved_payment_filter_applies_until_cleared(panel):
+    account, _ = client(panel, "filter-pay@example.com")
+    wire, cash = pay(panel, account, "10", panel.method), pay(panel, account, "20", panel.cash)
+    assert listed(panel, "account.payment", f"plid={account}") == [str(wire), str(cash)]
+    ok(panel, "account.payment.filter", f"paymethod={panel.cash}", "sok=ok")
+    assert stored(panel, "SELECT func FROM list_filter WHERE func = 'account.payment'") == [("account.payment",)]
+    assert listed(panel, "account.payment", f"plid={account}") == [str(cash)]
+    form = panel.call("account.payment.filter", out="JSONdata")
+    assert form["paymethod"] == str(panel.cash) and form["number"] == ""
+    # a call's own filter=on values win over the saved ones
+    assert listed(panel, "account.payment", f"plid={account}", "filter=on", f"number={wire}") == [str(wire)]
+    ok(panel, "account.payment.filter", "sok=ok")     # sent empty: cleared
+    assert listed(panel, "account.payment", f"plid={account}") == [str(wire), str(cash)]
+    assert stored(panel, "SELECT count(*) FROM list_filter WHERE func = 'account.payment'") == [(0,)]
+
+
+def test_a_saved_expense_filter_applies_and_bad_values_save_nothing(panel):
+    account, subaccount = client(panel, "filter-exp@example.com")
+    pay(panel, account, "100", panel.method)
+    manual = ok(panel, "subaccount.expense.edit", f"plid={account}", "amount=1", "sok=ok")["id"]
+    opened = ok(panel, "subaccount.expense.edit", f"plid={account}", "amount=2", "operation=open", "sok=ok")["id"]
+    ok(panel, "subaccount.expense.filter", "operation=open", "sok=ok")
+    assert listed(panel, "subaccount.expense", f"plid={account}") == [opened]
+    assert error(panel, "account.payment.filter", "status=42", "sok=ok")[0] == "value"
+    assert error(panel, "account.payment.filter", "paymethod=x", "sok=ok", lang="ru")[0] == "value"
+    assert stored(panel, "SELECT count(*) FROM list_filter WHERE func = 'account.payment'") == [(0,)]
+    # each list keeps its own filter: the payments are not filtered by the expenses' one
+    assert len(listed(panel, "account.payment", f"plid={account}")) == 1
+    ok(panel, "subaccount.expense.filter", "sok=ok")
+    assert listed(panel, "subaccount.expense", f"plid={account}") == [manual, opened]
+
+
+def test_the_client_filter_still_works_through_the_shared_mechanism(panel):
+    client(panel, "filter-acc-one@example.com")
+    client(panel, "filter-acc-two@example.com")
+    ok(panel, "account.setfilter", "email=filter-acc-one")
+    assert [e["email"] for e in panel.call("account", out="JSONdata")["elem"]] == ["filter-acc-one@example.com"]
+    assert panel.call("account.filter", out="JSONdata")["email"] == "filter-acc-one"
+    ok(panel, "account.filter", "sok=ok")
+    assert len(panel.call("account", out="JSONdata")["elem"]) > 1
