@@ -93,3 +93,45 @@ def test_the_client_filter_still_works_through_the_shared_mechanism(panel):
     assert panel.call("account.filter", out="JSONdata")["email"] == "filter-acc-one"
     ok(panel, "account.filter", "sok=ok")
     assert len(panel.call("account", out="JSONdata")["elem"]) > 1
+
+
+def test_a_payment_in_another_currency_credits_the_converted_amount_frozen_at_creation(panel):
+    dollars = int(ok(panel, "paymethod.edit", "name=Card USD", "currency=USD", "commission=1", "sok=ok")["id"])
+    account, subaccount = client(panel, "usd-payer@example.com")
+    assert stored(panel, "SELECT c.iso FROM subaccount s JOIN currency c ON c.id = s.currency WHERE s.id = ?",
+                  subaccount) == [("RUB",)]
+    # no rate: a clear error in the caller's language, and nothing written
+    assert error(panel, "payment.add", f"plid={account}", f"paymethod={dollars}", "amount=10", "sok=ok") == (
+        "value", "No currency rate converts USD -> RUB now: add one (account.currencyrate) and try again")
+    assert error(panel, "payment.add", f"plid={account}", f"paymethod={dollars}", "amount=10", "sok=ok",
+                 lang="ru")[1].startswith("Нет курса валют")
+    assert stored(panel, "SELECT count(*) FROM payment WHERE account = ?", account) == [(0,)]
+    ok(panel, "account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB", "rate=92.5",
+       "ratedate=2026-01-01", "sok=ok")
+    payment = int(ok(panel, "payment.add", f"plid={account}", f"paymethod={dollars}", "amount=10",
+                     "sok=ok")["payment_id"])
+    # 10.00 USD less 1 % commission is 9.90 USD, at 92.5 is 915.75 RUB, stored on the payment
+    assert stored(panel, "SELECT subaccount, paymethodamount, commissionamount, subaccountamount FROM payment "
+                  "WHERE id = ?", payment) == [(subaccount, 1000, 10, 91575)]
+    # a newer rate changes nothing of a payment already made: crediting moves what was stored
+    ok(panel, "account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB", "rate=100",
+       "ratedate=2026-01-02", "sok=ok")
+    ok(panel, "payment.setpaid", f"elid={payment}")
+    assert stored(panel, "SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(91575,)]
+    assert stored(panel, "SELECT amount FROM journal WHERE kind = 'payment' AND ref_id = ?", payment) == [(91575,)]
+    shown = {e["id"]: e for e in panel.call("account.payment", f"plid={account}", out="JSONdata")["elem"]}
+    assert (shown[str(payment)]["subaccountamount_iso"], shown[str(payment)]["paymethodamount_iso"]) == (
+        "915.75 RUB", "10.00 USD")
+
+
+def test_a_clients_own_rate_wins_when_its_payment_is_converted(panel):
+    euros = int(ok(panel, "paymethod.edit", "name=Card EUR", "currency=EUR", "sok=ok")["id"])
+    ok(panel, "account.currencyrate.edit", "currency_base=EUR", "currency_relate=RUB", "rate=95",
+       "ratedate=2026-01-03", "sok=ok")
+    account, subaccount = client(panel, "eur-own-rate@example.com")
+    ok(panel, "account.currencyrate.edit", f"plid={account}", "currency_base=EUR", "currency_relate=RUB",
+       "rate=90", "ratedate=2025-06-01", "sok=ok")
+    payment = pay(panel, account, "2.50", euros)
+    assert stored(panel, "SELECT subaccountamount FROM payment WHERE id = ?", payment) == [(22500,)]
+    assert stored(panel, "SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(22500,)]
+    assert [e["problem"] for e in panel.call("ledger.check", out="JSONdata").get("elem", [])] == []
