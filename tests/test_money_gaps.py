@@ -135,3 +135,61 @@ def test_a_clients_own_rate_wins_when_its_payment_is_converted(panel):
     assert stored(panel, "SELECT subaccountamount FROM payment WHERE id = ?", payment) == [(22500,)]
     assert stored(panel, "SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(22500,)]
     assert [e["problem"] for e in panel.call("ledger.check", out="JSONdata").get("elem", [])] == []
+
+
+def expense(panel, account, *params):
+    return int(ok(panel, "subaccount.expense.edit", f"plid={account}", "sok=ok", *params)["id"])
+
+
+def charged(panel, elid):
+    return stored(panel, "SELECT amount, taxamount, taxrate, discount, discountamount, notpayd FROM expense "
+                  "WHERE id = ?", elid)[0]
+
+
+def test_an_expense_takes_the_clients_discount_and_tax_rule_unless_given(panel):
+    account, subaccount = client(panel, "taxed@example.com")
+    pay(panel, account, "1000", panel.method)
+    ok(panel, "account.taxrule.edit", f"plid={account}", "taxrate=20", "sok=ok")
+    discount = int(ok(panel, "account.discount.edit", f"plid={account}", "percentage=10", "actiontype=all",
+                      "sok=ok")["id"])
+    # an order: 100.00 less 10 % is 90.00 charged, 20 % tax included in it is 15.00
+    opened = expense(panel, account, "amount=100", "operation=open")
+    assert charged(panel, opened) == (9000, 1500, "20", discount, 1000, 0)
+    # a manual charge gets no discount (discounts are for orders and renewals), but the tax rule
+    manual = expense(panel, account, "amount=100")
+    assert charged(panel, manual) == (10000, 1667, "20", None, 0, 0)
+    # the caller's own values win: taxrate (included) and discountamount (0: none)
+    given = expense(panel, account, "amount=100", "operation=prolong", "taxrate=0", "discountamount=0")
+    assert charged(panel, given) == (10000, 0, "0", None, 0, 0)
+    by_hand = expense(panel, account, "amount=100", "operation=open", "discountamount=2.5", "taxrate=10")
+    assert charged(panel, by_hand) == (9750, 886, "10", None, 250, 0)
+    assert stored(panel, "SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(100000 - 9000 - 10000
+                                                                                          - 10000 - 9750,)]
+    form = panel.call("subaccount.expense.edit", f"elid={opened}", out="JSONdata")
+    assert (form["discountamount"], form["discount"], form["taxamount"]) == ("10.00", str(discount), "15.00")
+    shown = {e["id"]: e for e in panel.call("subaccount.expense", f"plid={account}", out="JSONdata")["elem"]}
+    assert (shown[str(opened)]["amount"], shown[str(opened)]["discountamount"]) == ("90.00", "10.00")
+
+
+def test_a_discount_taking_everything_and_bad_discounts_are_refused(panel):
+    account, _ = client(panel, "free@example.com")
+    pay(panel, account, "100", panel.method)
+    assert error(panel, "subaccount.expense.edit", f"plid={account}", "amount=5", "discountamount=5", "sok=ok") == (
+        "value", "The discount 5.00 takes the whole amount: there is nothing to charge")
+    assert error(panel, "subaccount.expense.edit", f"plid={account}", "amount=5", "discountamount=6", "sok=ok",
+                 lang="ru")[0] == "value"
+    assert error(panel, "subaccount.expense.edit", f"plid={account}", "amount=5", "discountamount=x",
+                 "sok=ok")[0] == "value"
+    assert stored(panel, "SELECT count(*) FROM expense WHERE account = ?", account) == [(0,)]
+
+
+def test_a_tax_rule_on_top_adds_its_tax_and_no_rule_is_no_tax(panel):
+    account, subaccount = client(panel, "on-top@example.com")
+    pay(panel, account, "1000", panel.method)
+    untaxed = expense(panel, account, "amount=100")
+    assert charged(panel, untaxed) == (10000, 0, "0", None, 0, 0)
+    ok(panel, "account.taxrule.edit", f"plid={account}", "taxrate=10", "included=off", "sok=ok")
+    taxed = expense(panel, account, "amount=100")
+    assert charged(panel, taxed) == (11000, 1000, "10", None, 0, 0)
+    assert stored(panel, "SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(100000 - 10000 - 11000,)]
+    assert [e["problem"] for e in panel.call("ledger.check", out="JSONdata").get("elem", [])] == []
