@@ -13,7 +13,9 @@ A handler describes its list and this module does the rest::
   the source only, so the rows are counted on the source alone.
 - ``columns`` gives the SQL expression behind each column of the metadata;
   ``key`` the default order, unique: it ends with the id, e.g. ``"h.id DESC"``.
-- ``filter=on`` applies ``filters`` (``contains``, ``equals``); ``p_sort`` /
+- ``filter=on`` applies ``filters`` (``contains``, ``equals``) to the call's
+  values; a call without it applies the filter the caller saved for the list
+  (``<list>.filter``, see ``save_filter``), if any.  ``p_sort`` /
   ``p_order`` sort by a column the metadata marks sortable (``alpha``
   columns case-insensitively), then by id; descending is the exact
   reverse of ascending.  No caller text ever reaches the SQL.
@@ -46,6 +48,7 @@ from functools import lru_cache
 
 from . import errors
 from .doc import Doc
+from .protocol import scrub
 
 BATCH = 1000      # rows per step of a streamed list
 
@@ -123,15 +126,45 @@ def _order_by(terms):
     return ", ".join(f"{expr} DESC" if descending else expr for expr, descending in terms)
 
 
+def saved_filter(db, user, func):
+    """The filter values ``user`` saved for list ``func``, as {name: value}.
+
+    Cleaned of text with no UTF-8 form, which the JSON could hold when it was
+    saved before the dispatcher refused such parameters.
+    """
+    row = db.execute("SELECT params FROM list_filter WHERE user = ? AND func = ?", (user, func)).fetchone()
+    return {scrub(name): scrub(value) for name, value in json.loads(row[0])} if row else {}
+
+
+def save_filter(db, user, func, values):
+    """Keep ``values`` ((name, value) pairs, checked) as ``user``'s filter of list ``func``; none clears it."""
+    values = [(name, value) for name, value in values if value]
+    if values:
+        db.execute("INSERT OR REPLACE INTO list_filter (user, func, params) VALUES (?, ?, ?)",
+                   (user, func, json.dumps(values)))
+    else:
+        db.execute("DELETE FROM list_filter WHERE user = ? AND func = ?", (user, func))
+
+
+def _filter_values(req):
+    """The filter values the call applies: its own with ``filter=on``, else the caller's saved ones."""
+    if req.params.get("filter") == "on":
+        return req.params
+    if not req.spec.filters or not req.caller.name:
+        return {}
+    return saved_filter(req.db, req.caller.name, req.spec.name)
+
+
 def _filters(req, source, filters):
     """(clauses, values) of the filters the call applies."""
     clauses, bound = [], []
-    if req.params.get("filter") != "on":
+    values = _filter_values(req)
+    if not values:
         return clauses, bound
     table, alias = source.split()[:2]
-    # only the metadata's filter fields, which validation has checked; each must have its SQL here
+    # only the metadata's filter fields, which validation (or saving) has checked; each must have its SQL here
     for field in req.spec.filters:
-        value = req.params.get(field.name)
+        value = values.get(field.name)
         if not value:
             continue
         flt = filters[field.name]

@@ -10,7 +10,7 @@ from ..lists import contains, equals, sql_list
 from ..passwords import check_policy, hash_password
 from ..sqlmoney import shown
 from ..store import rows
-from . import filters, groups
+from . import groups
 from .owner import existing_account
 
 ACTIVE, SUSPENDED = 2, 3
@@ -51,10 +51,6 @@ def _labels(req):
 
 
 def account(req):
-    if req.params.get("filter") != "on":
-        stored = filters.saved(req, "account")
-        if stored:
-            req.params.pairs.extend([("filter", "on"), *stored])
     return sql_list(req, "account a", _COLUMNS, "a.id", joins=_JOINS,
                     filters=_FILTERS, labels=req.cached("labels", lambda: _labels(req)))
 

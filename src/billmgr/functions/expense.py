@@ -4,24 +4,25 @@
 An expense debits its subaccount through ``ledger.withdraw`` (refused, nothing
 written, when the money is not there and the charge is not post-paid), then
 is paid from the subaccount's credited payments that have money left, oldest
-first; what they do not cover stays ``notpayd`` until a payment comes.  Tax
-is included in the amount at the expense's ``taxrate`` (``billing.tax.split``);
-discounts are not applied yet.  ``item`` is kept as a plain number until
-services exist.
+first; what they do not cover stays ``notpayd`` until a payment comes.  The
+charge is the amount less the client's discount (``rules.discount``), taxed
+by the client's tax rule in force (``rules.tax_rule``); a caller's own
+``discountamount`` or ``taxrate`` wins over them.  ``item`` is kept as a
+plain number until services exist.
 """
 
 import re
 from decimal import Decimal
 
-from .. import distribution, errors, history, ledger
-from ..billing import tax, text
+from .. import distribution, errors, history, ledger, rules
+from ..billing import discounts, tax, text
 from ..billing.currency import currency as iso_currency
 from ..billing.errors import InvalidValue
 from ..billing.money import Money
 from ..doc import Doc
 from ..lists import contains, equals, sql_list
 from ..sqlmoney import shown
-from ..store import joined
+from ..store import joined, rows
 from .owner import client_scope, existing_account
 
 _RATE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,4})?")
@@ -44,14 +45,16 @@ def subaccount_expense(req):
 
 def _load(req, elid):
     row = req.db.execute("SELECT e.id, e.account, e.subaccount, e.item, e.operation, e.name, e.name_ru, e.amount, "
-                         "e.taxamount, e.taxrate, e.notpayd, e.realdate, e.cdate, e.postpaid, s.currency "
-                         "FROM expense e JOIN subaccount s ON s.id = e.subaccount WHERE e.id = ?",
+                         "e.taxamount, e.taxrate, e.discount, e.discountamount, e.notpayd, e.realdate, e.cdate, "
+                         "e.postpaid, s.currency FROM expense e JOIN subaccount s ON s.id = e.subaccount "
+                         "WHERE e.id = ?",
                          (elid,)).fetchone()
     scope = client_scope(req)
     if row is None or (scope is not None and row[1] != scope):
         raise errors.missed("expense", elid)
     return dict(zip(("id", "account", "subaccount", "item", "operation", "name", "name_ru", "amount", "taxamount",
-                     "taxrate", "notpayd", "realdate", "cdate", "postpaid", "currency"), row))
+                     "taxrate", "discount", "discountamount", "notpayd", "realdate", "cdate", "postpaid", "currency"),
+                    row))
 
 
 def _form(req, expense):
@@ -60,6 +63,8 @@ def _form(req, expense):
               ("subaccount", str(expense["subaccount"])), ("item", str(expense["item"] or "")),
               ("operation", expense["operation"]), ("amount", text.show(Money(expense["amount"], unit))),
               ("taxrate", expense["taxrate"]), ("taxamount", text.show(Money(expense["taxamount"], unit))),
+              ("discount", str(expense["discount"] or "")),
+              ("discountamount", text.show(Money(expense["discountamount"], unit))),
               ("notpayd", text.show(Money(expense["notpayd"], unit))),
               ("postpaid", "on" if expense["postpaid"] else "off"), ("name", expense["name"]),
               ("name_ru", expense["name_ru"]), ("realdate", expense["realdate"]), ("cdate", expense["cdate"])]
@@ -81,22 +86,58 @@ def _subaccount(req, account):
     return ledger.subaccount(req.db, row[0])
 
 
-def _create(req, account):
-    target = _subaccount(req, account)
-    source = req.params.get("amount", "")
+def _positive(req, name, unit):
+    source = req.params.get(name, "")
     try:
-        amount = text.parse(source, target.currency)
+        amount = text.parse(source, unit)
         if amount.minor <= 0:
             raise InvalidValue("an expense is a positive amount")
     except InvalidValue:
-        raise errors.value("amount", source) from None
-    rate = (req.params.get("taxrate") or "0").replace(",", ".")
-    if not _RATE.fullmatch(rate):
-        raise errors.value("taxrate", req.params.get("taxrate"))
-    taxed = tax.split(amount, Decimal(rate))
+        raise errors.value(name, source) from None
+    return amount
+
+
+def _discount(req, account, price, operation):
+    """(discount id or None, amount off): ``discountamount`` when given, else the client's discount
+    for an order (``open``) or a renewal (``prolong``) that day; other operations get none."""
+    if "discountamount" in req.params:
+        source = req.params.get("discountamount") or "0"
+        try:
+            off = text.parse(source, price.currency)
+        except InvalidValue:
+            raise errors.value("discountamount", source) from None
+        if not 0 <= off.minor <= price.minor:
+            raise errors.value("discountamount", source)
+        return None, off
+    if operation not in (discounts.OPEN, discounts.PROLONG):
+        return None, Money.zero(price.currency)
+    chosen, off = rules.discount(req.context, account, discounts.Charge(price, operation, req.clock.now().date()))
+    return chosen and chosen.id, off
+
+
+def _taxed(req, account, amount):
+    """(rate text, TaxSplit) of ``amount``: ``taxrate`` when given (tax included), else the client's rule."""
+    given = req.params.get("taxrate")
+    if given:
+        rate = given.replace(",", ".")
+        if not _RATE.fullmatch(rate):
+            raise errors.value("taxrate", given)
+        return rate, tax.split(amount, Decimal(rate))
+    rule = rules.tax_rule(req.context, account, None)
+    return (str(rule.rate), rule.split(amount)) if rule else ("0", tax.split(amount, 0))
+
+
+def _create(req, account):
+    target = _subaccount(req, account)
+    price = _positive(req, "amount", target.currency)
     operation = req.params.get("operation") or "manual"
     if operation not in OPERATIONS:
         raise errors.value("operation", operation)
+    discount, off = _discount(req, account, price, operation)
+    if off == price:
+        raise errors.value("discountamount", text.show(off), "msg_error_expense_free")
+    rate, taxed = _taxed(req, account, price - off)
+    amount = taxed.gross
     name = req.params.get("name") or req.registry.message("en", req.spec.name, f"operation_{operation}")
     name_ru = req.params.get("name_ru") or (req.registry.message("ru", req.spec.name, f"operation_{operation}")
                                             if not req.params.get("name") else "")
@@ -104,12 +145,14 @@ def _create(req, account):
     stamp = req.clock.stamp()
     expense = req.db.execute(
         "INSERT INTO expense (account, subaccount, item, operation, name, name_ru, amount, taxamount, taxrate, "
-        "notpayd, realdate, cdate, postpaid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "discount, discountamount, notpayd, realdate, cdate, postpaid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?)",
         (account, target.id, req.int_param("item"), operation, name, name_ru, amount.minor, taxed.tax.minor, rate,
-         amount.minor, stamp, req.params.get("cdate") or stamp, int(postpaid))).lastrowid
+         discount, off.minor, amount.minor, stamp, req.params.get("cdate") or stamp, int(postpaid))).lastrowid
     ledger.withdraw(req.context, target.id, amount, "expense", ("expense", expense), name, postpaid=postpaid)
     distribution.cover_from_payments(req.db, expense)
-    history.record(req.context, account, f"expense #{expense}: {text.show_iso(amount)} ({name})")
+    history.record(req.context, account, f"expense #{expense}: {text.show_iso(amount)} ({name})"
+                   + (f", discount {text.show_iso(off)}" if off.minor else ""))
     return expense
 
 
@@ -119,25 +162,24 @@ def subaccount_expense_edit(req):
         if not req.sok:
             return _form(req, expense)
         values = {name: req.params.get(name) for name in ("name", "name_ru", "cdate") if name in req.params}
-        for name in ("amount", "subaccount", "taxrate", "operation", "item", "realdate"):
+        for name in ("amount", "discountamount", "subaccount", "taxrate", "operation", "item", "realdate"):
             if name in req.params and req.params.get(name) != _form_value(expense, name):
                 raise errors.MgrError("value", name, req.params.get(name), "msg_error_expense_fixed")
         if values:
-            req.db.execute(f"UPDATE expense SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                           (*values.values(), expense["id"]))
+            rows.update(req.db, "expense", expense["id"], values)
             history.record(req.context, expense["account"],
                            f"expense #{expense['id']}: {history.describe_changes(expense, values)}")
         return Doc.success()
     account = existing_account(req, "plid") if not req.caller.is_client else req.caller.account
     if not req.sok:
-        return Doc.form([("plid", str(account)), ("operation", "manual"), ("taxrate", "0")],
+        return Doc.form([("plid", str(account)), ("operation", "manual"), ("taxrate", "")],
                         [("operation", _operations(req))])
     return Doc.success(id=_create(req, account))
 
 
 def _form_value(expense, name):
-    if name == "amount":
-        return text.show(Money(expense["amount"], iso_currency(expense["currency"])))
+    if name in ("amount", "discountamount"):
+        return text.show(Money(expense[name], iso_currency(expense["currency"])))
     return "" if expense[name] is None else str(expense[name])
 
 

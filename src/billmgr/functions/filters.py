@@ -1,44 +1,36 @@
-"""Saved list filters: account.filter (the form) and account.setfilter.
+"""Saved list filters: ``<list>.filter`` for any list that declares filter fields, and account.setfilter.
 
-A filter is kept per user and per list; the list applies it on every call
-that does not bring its own ``filter=on`` values, until it is cleared
-(``account.setfilter`` with no values, or the form sent empty).
+One handler serves them all: the list is the function's name less
+``.filter``, the fields are the list's own ``<filter>`` fields (checked as
+the list checks them), and the values are kept per user and per list.  The
+list engine applies them on every call that does not bring its own
+``filter=on`` values (``lists.saved_filter``), until they are cleared: the
+form sent with no values.
 """
 
-import json
-
 from ..doc import Doc
-from ..protocol import scrub
-
-ACCOUNT_FILTER = ("name", "email", "status")
-
-
-def saved(req, func):
-    """The values saved for list ``func`` by the caller, as (name, value) pairs.
-
-    Cleaned of text with no UTF-8 form, which the JSON could hold when it was
-    saved before the dispatcher refused such parameters.
-    """
-    row = req.db.execute("SELECT params FROM list_filter WHERE user = ? AND func = ?",
-                         (req.caller.name, func)).fetchone()
-    return [(scrub(name), scrub(value)) for name, value in json.loads(row[0])] if row else []
+from ..lists import save_filter, saved_filter
+from ..validation import check_field
 
 
-def _save(req, func, fields):
-    values = [(name, req.params.get(name)) for name in fields if req.params.get(name)]
-    if values:
-        req.db.execute("INSERT OR REPLACE INTO list_filter (user, func, params) VALUES (?, ?, ?)",
-                       (req.caller.name, func, json.dumps(values)))
-    else:
-        req.db.execute("DELETE FROM list_filter WHERE user = ? AND func = ?", (req.caller.name, func))
+def _save(req, name):
+    fields = req.registry.get(name).filters
+    for field in fields:
+        check_field(field, req.params, creating=False)
+    save_filter(req.db, req.caller.name, name, [(field.name, req.params.get(field.name)) for field in fields])
 
 
-def account_filter(req):
+def list_filter(req):
+    """``<list>.filter``: the saved values as a form, or (``sok``) the values saved."""
+    name = req.spec.name.removesuffix(".filter")
     if not req.sok:
-        current = dict(saved(req, "account"))
-        return Doc.form([(name, current.get(name, "")) for name in ACCOUNT_FILTER])
-    _save(req, "account", ACCOUNT_FILTER)
+        current = saved_filter(req.db, req.caller.name, name)
+        return Doc.form([(field.name, current.get(field.name, "")) for field in req.registry.get(name).filters])
+    _save(req, name)
+
+
+account_filter = account_payment_filter = subaccount_expense_filter = list_filter
 
 
 def account_setfilter(req):
-    _save(req, "account", ACCOUNT_FILTER)
+    _save(req, "account")

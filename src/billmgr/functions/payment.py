@@ -5,24 +5,27 @@ gateway script's calls payment.info and payment.setinpay / .setpaid / .setnopay 
 Statuses move only through ``payments.move`` (one table of transitions);
 money moves only through the ledger, in ``payments.credit`` and
 ``payments.refund``.  A payment is in its method's currency
-(``paymethodamount``) and credits ``subaccountamount`` to the subaccount in
-the method's currency; ours: the method's commission is taken out of what
-the client paid, rounded once.
+(``paymethodamount``) and credits ``subaccountamount`` to the client's
+subaccount at its provider, in that subaccount's currency: converted when the
+payment is created, at the rate in force for the client, and kept on the
+payment, so crediting later moves exactly what the client was shown.  Ours:
+the method's commission is taken out of what the client paid, rounded once.
 """
 
 import secrets
 from decimal import Decimal
 
-from .. import errors, history, payments
+from .. import errors, history, payments, rules
 from ..billing import text
 from ..billing.currency import currency as iso_currency
 from ..billing.decimals import exact
-from ..billing.errors import InvalidValue
+from ..billing.errors import InvalidValue, NoRate
 from ..billing.money import Money
 from ..billing.rounding import fix
 from ..doc import Cell, Doc, Node
 from ..lists import contains, equals, sql_list
 from ..sqlmoney import shown
+from ..store import rows
 from .owner import client_scope, existing_account
 
 _STATUSES = range(1, 10)
@@ -69,16 +72,25 @@ def _method(req, paymethod, project):
 
 
 def _subaccount(req, account, currency):
-    """The client's subaccount at its provider in ``currency``; opened (active if it may be) when it has none."""
+    """The subaccount a payment of ``account`` credits, and its currency: the client's active one at its
+    provider; without one, its subaccount there in the method's ``currency`` (opened, active, if it has none)."""
     project = req.db.execute("SELECT project FROM account WHERE id = ?", (account,)).fetchone()[0]
-    found = req.db.execute("SELECT id FROM subaccount WHERE account = ? AND project = ? AND currency = ?",
+    found = req.db.execute("SELECT id, currency FROM subaccount WHERE account = ? AND project = ? "
+                           "AND (active = 1 OR currency = ?) ORDER BY active DESC LIMIT 1",
                            (account, project, currency)).fetchone()
     if found:
-        return found[0]
-    busy = req.db.execute("SELECT 1 FROM subaccount WHERE account = ? AND project = ? AND active = 1",
-                          (account, project)).fetchone()
-    return req.db.execute("INSERT INTO subaccount (account, project, currency, active) VALUES (?, ?, ?, ?)",
-                          (account, project, currency, int(busy is None))).lastrowid
+        return found[0], iso_currency(found[1])
+    return req.db.execute("INSERT INTO subaccount (account, project, currency, active) VALUES (?, ?, ?, 1)",
+                          (account, project, currency)).lastrowid, iso_currency(currency)
+
+
+def _credited(req, account, money, unit):
+    """``money`` in the subaccount's ``unit`` at the rate in force for ``account`` (its own rate wins)."""
+    try:
+        return rules.convert(req.context, money, unit, account=account)
+    except NoRate:
+        raise errors.MgrError("value", "paymethod", f"{money.currency.iso} -> {unit.iso}",
+                              "msg_error_payment_no_rate") from None
 
 
 def _amount(req, name, unit, given=None):
@@ -103,15 +115,17 @@ def _create(req, account, paymethod, amount_name):
         raise errors.MgrError("value", amount_name, limits, "msg_error_payment_limits")
     with exact():
         fee = fix(paid.amount * Decimal(commission) / 100, unit)
-    subaccount = _subaccount(req, account, currency)
+    subaccount, subaccount_unit = _subaccount(req, account, currency)
+    credited = _credited(req, account, paid - fee, subaccount_unit)
     stamp = req.clock.stamp()
     payment = req.db.execute(
         "INSERT INTO payment (account, subaccount, paymethod, subaccountamount, paymethodamount, commissionamount, "
         "randomnumber, description, createdate, sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (account, subaccount, method, (paid - fee).minor, paid.minor, fee.minor, secrets.token_hex(8),
+        (account, subaccount, method, credited.minor, paid.minor, fee.minor, secrets.token_hex(8),
          req.params.get("description", ""), stamp, account)).lastrowid
     req.db.execute("UPDATE payment SET number = ? WHERE id = ?", (req.params.get("number") or str(payment), payment))
-    payments.note(req.context, payment, f"created: {text.show_iso(paid)} by method #{method}")
+    converted = f", credits {text.show_iso(credited)}" if credited.currency != paid.currency else ""
+    payments.note(req.context, payment, f"created: {text.show_iso(paid)} by method #{method}{converted}")
     history.record(req.context, account, f"payment #{payment} created: {text.show_iso(paid)}")
     return payment
 
@@ -237,8 +251,7 @@ def payment_edit(req):
     action = _status_change(req, payment)
     values = _changes(req, payment)
     if values:
-        req.db.execute(f"UPDATE payment SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                       (*values.values(), payment["id"]))
+        rows.update(req.db, "payment", payment["id"], values)
         changed = history.describe_changes(_shown(payment), _shown({**payment, **values}))
         if changed:
             payments.note(req.context, payment["id"], changed)
