@@ -104,15 +104,14 @@ def to_html(invoice):
     e = html.escape
     labels = invoice.labels
 
-    def pairs(rows):
-        return "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
+    def pairs(rows, label="th"):
+        return "".join(f"<tr><{label}>{e(k)}</{label}><td>{e(v)}</td></tr>" for k, v in rows)
 
     def table(title, rows):
         if not rows:
             return ""
-        return (f"<h2>{e(title)}</h2><table class=\"lines\"><tr><th>{e(labels['description'])}</th>"
-                f"<th>{e(labels['amount'])}</th></tr>{pairs(rows).replace('<th>', '<td>').replace('</th>', '</td>')}"
-                "</table>")
+        return (f"<h2>{e(title)}</h2><table><tr><th>{e(labels['description'])}</th>"
+                f"<th>{e(labels['amount'])}</th></tr>{pairs(rows, 'td')}</table>")
 
     return (f'<!DOCTYPE html>\n<html lang="{e(invoice.lang)}"><head><meta charset="utf-8">'
             f"<title>{e(invoice.title)}</title><style>body{{font-family:sans-serif}}"
