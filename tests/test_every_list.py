@@ -35,6 +35,8 @@ def populated(tmp_path_factory):
     d.payment = d.mgrctl("-m", "billmgr", "payment.add", f"plid={d.client}", "paymethod=1", "amount=5",
                          "sok=ok").stdout.split("payment_id=")[1].strip()
     d.mgrctl("-m", "billmgr", "payment.setpaid", f"elid={d.payment}")
+    d.item = d.mgrctl("-m", "billmgr", "payment.orderinfo.edit", f"plid={d.payment}", "name=Hosting",
+                      "sok=ok").stdout.split("id=")[1].strip()
     d.discount = d.mgrctl("-m", "billmgr", "account.discount.edit", f"plid={d.client}", "percentage=5",
                           "sok=ok").stdout.split("id=")[1].strip()
     d.taxrule = d.mgrctl("-m", "billmgr", "account.taxrule.edit", "taxrate=20", "sok=ok").stdout.split("id=")[1].strip()
@@ -62,7 +64,12 @@ def context(d, func):
         return [f"elid={d.login}"]
     if func in ("project.edit", "paymethod.edit", "subaccount.edit"):
         return ["elid=1", f"plid={d.client}"]
-    if func in ("payment.edit", "payment.history", "payment.info", "payment.refund"):
+    if func == "payment.orderinfo":
+        return [f"plid={d.payment}"]
+    if func == "payment.orderinfo.edit":
+        return [f"plid={d.payment}", f"elid={d.item}"]
+    if func in ("payment.edit", "payment.history", "payment.info", "payment.refund", "payment.print",
+                "payment.print.pdf"):
         return [f"elid={d.payment}", f"plid={d.client}"]
     if func.startswith("payment.expense"):
         return [f"plid={d.payment}"] + ([f"elid={d.expense}"] if func.endswith(".edit") else [])

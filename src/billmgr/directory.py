@@ -23,6 +23,12 @@ def country(code):
     return pycountry.countries.get(numeric=f"{code:03d}") if 0 <= code <= 999 else None
 
 
+def country_name(code, lang):
+    """The name of the country with numeric ``code`` in ``lang``, or '' for none."""
+    found = country(code) if code is not None else None
+    return _translate(lang)(found.name) if found else ""
+
+
 @lru_cache(maxsize=None)
 def countries(lang):
     """(id, name) of every country, sorted by name in ``lang``."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from . import errors, logs, protocol, render
 from .auth import Authenticator, switch_user
 from .context import Context
-from .doc import Doc, ErrorInfo, RowSource
+from .doc import Attachment, Doc, ErrorInfo, RowSource
 from .errors import MgrError
 from .listcache import ListCache
 from .params import Params
@@ -49,6 +49,7 @@ class Reply:
     caller: str = "-"          # who the call acted as, for access logs
     session: str | None = None  # a session the call opened (func=auth), for the HTTP cookie
     rows: RowSource | None = None   # what a streamed reply reads from
+    attachment: Attachment | None = None   # a file the reply is, sent raw over HTTP when no ``out`` was asked
 
     @property
     def streamed(self):
@@ -238,7 +239,8 @@ class Dispatcher:
         logs.request(caller.name if caller else "-", func, shown_params, error or "ok",
                      time.perf_counter() - started)
         return Reply(chunks, content_type, error, caller.name if caller and caller.name else "-",
-                     doc.session if doc is not None else None, doc.more if doc is not None else None)
+                     doc.session if doc is not None else None, doc.more if doc is not None else None,
+                     doc.attachment if doc is not None and not error else None)
 
     @staticmethod
     def _cache_key(snapshot, spec, params, caller, lang, out):

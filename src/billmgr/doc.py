@@ -17,6 +17,7 @@ batches, read from the request's transaction while the reply is sent, so
 a reply of any length is rendered and sent with bounded memory.
 """
 
+import base64
 from dataclasses import dataclass, field
 
 
@@ -53,6 +54,15 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file a call answers with (a PDF, a printable page): its bytes travel raw over HTTP when the
+    caller asked for no ``out``, else base64 in the ``content`` field (docs/api.md)."""
+    content_type: str
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class ErrorInfo:
     type: str
     object: str
@@ -74,6 +84,7 @@ class Doc:
     tparams: list = field(default_factory=list)  # (name, value)
     labels: dict = field(default_factory=dict)   # column -> {code: str | Cell}
     session: str | None = None                   # a session opened by the call (func=auth)
+    attachment: Attachment | None = None         # a file the call answers with (see Attachment)
 
     def batches(self):
         """Every row of a list, in batches: the rows in hand, then those of the row source."""
@@ -102,6 +113,13 @@ class Doc:
     @classmethod
     def form(cls, fields, slists=()):
         return cls(fields=list(fields), slists=list(slists))
+
+    @classmethod
+    def file(cls, content_type, filename, data):
+        """A reply that is a file: described in fields for every ``out``, its bytes kept for HTTP."""
+        return cls(attachment=Attachment(content_type, filename, data),
+                   fields=[("content_type", content_type), ("filename", filename),
+                           ("content", base64.b64encode(data).decode("ascii"))])
 
     @classmethod
     def success(cls, **fields):

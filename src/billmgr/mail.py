@@ -5,6 +5,7 @@ Texts are messages of the ``mail`` group in the XML catalogues, with
 language) the way any other message is changed.
 """
 
+import base64
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -21,9 +22,14 @@ def _text(req, key, **values):
     return text
 
 
-def queue(req, to, template, **values):
-    enqueue(req.db, req.clock, "mail", {"to": to, "subject": _text(req, f"{template}_subject", **values),
-                                        "body": _text(req, f"{template}_body", **values)})
+def queue(req, to, template, attachments=(), **values):
+    """Queue mail ``template`` to ``to``; ``attachments`` are doc.Attachment files, frozen as sent."""
+    payload = {"to": to, "subject": _text(req, f"{template}_subject", **values),
+               "body": _text(req, f"{template}_body", **values)}
+    if attachments:
+        payload["attachments"] = [{"filename": a.filename, "content_type": a.content_type,
+                                   "content": base64.b64encode(a.data).decode("ascii")} for a in attachments]
+    enqueue(req.db, req.clock, "mail", payload)
 
 
 def recovery_link(req, user_id, login):

@@ -175,6 +175,14 @@ def _json(body):
         raise BadRequest(400, "bad JSON body: nested too deeply") from None
 
 
+def _file(attachment):
+    """The body and headers of a reply that is a file (a PDF, a printable page) sent as its own bytes."""
+    charset = "; charset=utf-8" if attachment.content_type.startswith("text/") else ""
+    return attachment.data, [(b"content-type", f"{attachment.content_type}{charset}".encode()),
+                             (b"content-disposition", f'inline; filename="{attachment.filename}"'.encode()),
+                             (b"cache-control", b"no-store")]
+
+
 def parameters(query, content_type, body):
     """The call's (name, value) pairs in order: the query string, then a POSTed form or JSON object."""
     pairs = _pairs(query)
@@ -273,6 +281,8 @@ class Api:
             status, payload = 200, None if reply.streamed else protocol.utf8(reply.body)
             response_headers = [(b"content-type", f"{reply.content_type}; charset=utf-8".encode()),
                                 (b"cache-control", b"no-store")]
+            if reply.attachment and not any(k == "out" for k, _ in pairs):   # a file, as itself
+                payload, response_headers = _file(reply.attachment)
             if reply.error:
                 response_headers.append((b"x-billmgr-error", reply.error.encode()))
             if reply.session:

@@ -6,6 +6,7 @@ attempt in a short one of its own.  Once an hour (of the daemon's clock) it
 removes the tasks finished longer ago than ``OutboxRetention`` days.
 """
 
+import base64
 import logging
 import smtplib
 import subprocess
@@ -41,6 +42,10 @@ def send_mail(payload, config):
     message["To"] = payload["to"]
     message["Subject"] = payload["subject"]
     message.set_content(payload["body"])
+    for attachment in payload.get("attachments", ()):
+        maintype, subtype = attachment["content_type"].split("/", 1)
+        message.add_attachment(base64.b64decode(attachment["content"]), maintype=maintype, subtype=subtype,
+                               filename=attachment["filename"])
     host, port = config.smtp_server
     try:
         with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT) as smtp:

@@ -1,6 +1,7 @@
 """Payments: account.payment, payment.add / .edit / .delete / .history / .refund, and the
 gateway script's calls payment.info and payment.setinpay / .setpaid / .setnopay /
-.setfraud / .setcanceled.
+.setfraud / .setcanceled; the payment's document: payment.print / .print.pdf / .send and
+its items, payment.orderinfo / .orderinfo.edit.
 
 Statuses move only through ``payments.move`` (one table of transitions);
 money moves only through the ledger, in ``payments.credit`` and
@@ -15,14 +16,14 @@ the method's commission is taken out of what the client paid, rounded once.
 import secrets
 from decimal import Decimal
 
-from .. import errors, history, payments, rules
+from .. import errors, history, invoice, mail, payments, rules
 from ..billing import text
 from ..billing.currency import currency as iso_currency
 from ..billing.decimals import exact
 from ..billing.errors import InvalidValue, NoRate
 from ..billing.money import Money
 from ..billing.rounding import fix
-from ..doc import Cell, Doc, Node
+from ..doc import Attachment, Cell, Doc, Node
 from ..lists import contains, equals, sql_list
 from ..sqlmoney import shown
 from ..store import rows
@@ -150,6 +151,15 @@ def payment_add(req):
 
 def _load(req, elid):
     """The payment ``elid`` as a dict, within the caller's reach (``plid``, a client's own)."""
+    payment = _row(req, elid)
+    scope = client_scope(req)
+    if scope is not None and payment["account"] != scope:
+        raise errors.missed("payment", elid)
+    return payment
+
+
+def _row(req, elid):
+    """The payment ``elid`` as a dict, amounts' currencies as units; ``missed`` if there is none."""
     row = req.db.execute(
         "SELECT p.id, p.number, p.status, p.account, p.subaccount, p.paymethod, p.subaccountamount, "
         "p.paymethodamount, p.commissionamount, p.usedamount, p.randomnumber, p.externalid, p.info, "
@@ -162,9 +172,6 @@ def _load(req, elid):
                         "paymethodamount", "commissionamount", "usedamount", "randomnumber", "externalid", "info",
                         "restrictrefund", "description", "note", "documentnumber", "documentdate", "createdate",
                         "paydate", "sender", "refund_of", "unit", "method_unit"), row))
-    scope = client_scope(req)
-    if scope is not None and payment["account"] != scope:
-        raise errors.missed("payment", elid)
     payment["unit"], payment["method_unit"] = iso_currency(payment["unit"]), iso_currency(payment["method_unit"])
     return payment
 
@@ -347,3 +354,77 @@ def payment_info(req):
               ("project", Node([("id", str(project[0])), ("name", project[1])])),
               ("items", Node([]))]
     return Doc.form(fields)
+
+
+def _invoice(req, elid):
+    return invoice.content(req.db, req.registry, req.lang, _load(req, elid))
+
+
+def payment_print(req):
+    """The payment's document as a printable HTML page (a file reply, see Doc.file)."""
+    document = _invoice(req, req.int_param("elid"))
+    return Doc.file("text/html", document.filename("html"), invoice.to_html(document).encode())
+
+
+def payment_print_pdf(req):
+    document = _invoice(req, req.int_param("elid"))
+    return Doc.file("application/pdf", document.filename("pdf"), invoice.to_pdf(document, req.clock.now()))
+
+
+def payment_send(req):
+    """Mails each payment's PDF to its client, frozen as it is now, through the outbox."""
+    for elid in req.params.ids():
+        payment = _load(req, elid)
+        document = invoice.content(req.db, req.registry, req.lang, payment)
+        email = req.db.execute("SELECT email FROM account WHERE id = ?", (payment["account"],)).fetchone()[0]
+        pdf = Attachment("application/pdf", document.filename("pdf"), invoice.to_pdf(document, req.clock.now()))
+        mail.queue(req, email, "payment", attachments=(pdf,), number=document.number, total=document.total,
+                   provider=document.provider)
+        payments.note(req.context, payment["id"], f"document sent to {email}")
+
+
+def payment_orderinfo(req):
+    """The items of the payment's invoice (ours: kept in payment_item, written by payment.orderinfo.edit)."""
+    payment = _row(req, req.int_param("plid"))   # plid is the payment here, not an account
+    columns = {"id": "i.id", "info": "i.name", "cost": _iso("i.cost", "c.minor_units", "c.iso")}
+    return sql_list(req, "payment_item i", columns, "i.id",
+                    joins="JOIN payment p ON p.id = i.payment JOIN paymethod m ON m.id = p.paymethod "
+                          "JOIN currency c ON c.id = m.currency",
+                    where=["i.payment = ?"], args=(payment["id"],))
+
+
+def payment_orderinfo_edit(req):
+    """Views, adds (no elid) or renames an invoice item; ``cost`` (ours) is in the method's currency."""
+    payment = _row(req, req.int_param("plid"))
+    item = None
+    if req.elid:
+        item = req.db.execute("SELECT id, name, cost FROM payment_item WHERE id = ? AND payment = ?",
+                              (req.int_param("elid"), payment["id"])).fetchone()
+        if item is None:
+            raise errors.missed("elid", req.elid)
+    if not req.sok:
+        fields = [("plid", str(payment["id"]))]
+        if item:
+            fields += [("elid", str(item[0])), ("name", item[1]),
+                       ("cost", text.show(Money(item[2], payment["method_unit"])))]
+        return Doc.form(fields)
+    name = req.params.get("name", item[1] if item else "").strip()
+    if not name:
+        raise errors.empty("name")
+    cost = item[2] if item else 0
+    if req.params.get("cost"):
+        try:
+            cost = text.parse(req.params.get("cost"), payment["method_unit"]).minor
+        except InvalidValue:
+            raise errors.value("cost", req.params.get("cost")) from None
+        if cost < 0:
+            raise errors.value("cost", req.params.get("cost"))
+    shown_cost = text.show_iso(Money(cost, payment["method_unit"]))
+    if item:
+        req.db.execute("UPDATE payment_item SET name = ?, cost = ? WHERE id = ?", (name, cost, item[0]))
+        payments.note(req.context, payment["id"], f"invoice item #{item[0]}: {name}, {shown_cost}")
+        return Doc.success()
+    created = req.db.execute("INSERT INTO payment_item (payment, name, cost) VALUES (?, ?, ?)",
+                             (payment["id"], name, cost)).lastrowid
+    payments.note(req.context, payment["id"], f"invoice item #{created} added: {name}, {shown_cost}")
+    return Doc.success(id=created)

@@ -1,7 +1,8 @@
-"""Tickets: ticket (list), ticket.edit (read and answer), ticket.write.account.
+"""Tickets: ticket (list), ticket.edit (read and answer), ticket.write.account / .payment.
 
-Staff open a ticket to a client with ticket.write.account; the client is
-told by mail.  A client sees and answers only its own tickets.
+Staff open a ticket to a client with ticket.write.account (or about one of its
+payments with ticket.write.payment); the client is told by mail.  A client sees
+and answers only its own tickets.
 """
 
 from .. import errors, history, mail
@@ -30,8 +31,8 @@ def _write(req, ticket_id, body, status):
     req.db.execute("UPDATE ticket SET status = ?, updated = ? WHERE id = ?", (status, req.clock.stamp(), ticket_id))
 
 
-def ticket_write_account(req):
-    account_id = existing_account(req)
+def _open(req, account_id, about=""):
+    """Staff open a ticket to ``account_id`` with the call's subject and message; the client is told by mail."""
     now = req.clock.stamp()
     subject = req.params.get("subject")
     ticket_id = req.db.execute("INSERT INTO ticket (account, subject, created, updated) VALUES (?, ?, ?, ?)",
@@ -39,8 +40,20 @@ def ticket_write_account(req):
     _write(req, ticket_id, req.params.get("message"), ANSWERED)
     email = req.db.execute("SELECT email FROM account WHERE id = ?", (account_id,)).fetchone()[0]
     mail.queue(req, email, "ticket", subject=subject, message=req.params.get("message"), ticket=ticket_id)
-    history.record(req.context, account_id, f"ticket #{ticket_id} opened: {subject}")
+    history.record(req.context, account_id, f"ticket #{ticket_id} opened{about}: {subject}")
     return Doc.success(id=ticket_id)
+
+
+def ticket_write_account(req):
+    return _open(req, existing_account(req))
+
+
+def ticket_write_payment(req):
+    """A ticket to the client of payment ``elid``, about that payment."""
+    row = req.db.execute("SELECT account, number FROM payment WHERE id = ?", (req.int_param("elid"),)).fetchone()
+    if row is None:
+        raise errors.missed("payment", req.elid)
+    return _open(req, row[0], f" about payment {row[1]}")
 
 
 def ticket_edit(req):

@@ -359,8 +359,22 @@ def m007_money_rules(db):
     """)
 
 
+def m008_payment_items(db):
+    """The items of a payment's invoice (payment.orderinfo): what the document says the payment is for.
+
+    ``cost`` is integer minor units of the payment method's currency, like the payment's own amount.
+    """
+    db.executescript("""
+    CREATE TABLE payment_item (
+        id INTEGER PRIMARY KEY,
+        payment INTEGER NOT NULL REFERENCES payment(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, cost INTEGER NOT NULL DEFAULT 0 CHECK (cost >= 0));
+    CREATE INDEX payment_item_payment ON payment_item (payment, id)
+    """)
+
+
 MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money, m005_lists_at_scale, m006_payments,
-              m007_money_rules]
+              m007_money_rules, m008_payment_items]
 
 
 def apply(conn, done=lambda version: None):
