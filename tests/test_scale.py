@@ -99,6 +99,12 @@ def test_last_pages_sorts_and_filters_are_right_at_scale(big):
     assert [e["id"]["$"] for e in found["elem"]] == ["4242"]
     common = big.call("account", "filter=on", "email=example1", "p_cnt=5")     # in most rows: scanned
     assert int(common["p_elems"]["$"]) == sum(1 for n in range(1, CLIENTS + 1) if "example1" in f"example{n % 97}")
+    with socket.socket(socket.AF_UNIX) as sock:      # a NUL cannot travel in mgrctl's argv; a frame carries it
+        sock.connect(str(big.socket))
+        protocol.write_frame(sock, {"op": "call", "params": [["func", "account"], ["filter", "on"],
+                                                             ["email", "client4\x00242"], ["out", "JSONdata"]]})
+        with_nul = protocol.read_frame(sock, max_size=None)
+    assert with_nul.get("error") is None and json.loads(with_nul["body"])["p_elems"] == "0"
 
 
 BIG_LISTS = ("account", "ticket", "task")     # the lists that grow with the clients, unscoped
