@@ -93,6 +93,16 @@ class Daemon:
         return self.create("account.edit", f"email={email}", *params)
 
 
+def eventually(check, timeout=20, what="the daemon did not get there in time"):
+    """The first truthy result of ``check()`` within ``timeout`` seconds: for what the daemon does
+    apart from the call that caused it (the task worker, a transaction ending)."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert result, what
+    return result
+
+
 @pytest.fixture
 def daemon(tmp_path):
     """A fresh daemon for one test."""

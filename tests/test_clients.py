@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import Daemon
+from conftest import Daemon, eventually
 
 PASSWORD = "Str0ng-pass"
 
@@ -54,15 +54,6 @@ def panel(tmp_path, smtp):
                                   "PublicUrl https://billing.example.com/billmgr\n").start()
     yield d
     d.stop()
-
-
-def eventually(check, timeout=20):
-    """The first truthy result of ``check()`` within ``timeout`` seconds (the task worker runs apart)."""
-    deadline = time.monotonic() + timeout
-    while not (result := check()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert result, "the task worker did not get there in time"
-    return result
 
 
 def db_count(daemon, sql, *args):

@@ -8,11 +8,10 @@ import http.client
 import json
 import socket
 import sqlite3
-import time
 from urllib.parse import urlencode
 
 import pytest
-from conftest import Daemon
+from conftest import Daemon, eventually
 from lxml import etree, html
 
 from billmgr import protocol
@@ -81,11 +80,9 @@ def test_a_client_leaving_half_way_releases_the_transaction(big):
     big.new_account("meanwhile@example.com")     # a commit the streaming reader does not see
     sock.close()
     # While a reader holds a snapshot older than that commit, the WAL cannot be truncated.
-    deadline = time.monotonic() + 30
     with sqlite3.connect(big.db, timeout=0) as db:
-        while db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] != 0:
-            assert time.monotonic() < deadline, "the abandoned stream still holds its transaction"
-            time.sleep(0.05)
+        eventually(lambda: db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0, 30,
+                   "the abandoned stream still holds its transaction")
     assert big.process.poll() is None
 
 

@@ -1,7 +1,6 @@
 """The SQLite store: durable settings, migrations, and all-or-nothing transactions."""
 
 import sqlite3
-import time
 
 import pytest
 
@@ -118,7 +117,7 @@ def test_the_list_cache_is_bounded_in_bytes(store):
 def test_finished_tasks_are_removed_after_the_retention_period(tmp_path):
     from datetime import datetime, timedelta
 
-    from conftest import Daemon
+    from conftest import Daemon, eventually
 
     d = Daemon(tmp_path, "OutboxRetention 7\n")
     Store(d.db).close()
@@ -133,10 +132,8 @@ def test_finished_tasks_are_removed_after_the_retention_period(tmp_path):
                         (ago(30), "pending", "")])
     d.start()
     try:
-        deadline = time.monotonic() + 20
-        while d.call("task", out="sjson")["p_elems"]["$"] != "2":
-            assert time.monotonic() < deadline, "old finished tasks were not removed"
-            time.sleep(0.05)
+        eventually(lambda: d.call("task", out="sjson")["p_elems"]["$"] == "2",
+                   what="old finished tasks were not removed")
         states = {e["state"]["$orig"] for e in d.call("task", out="sjson")["elem"]}
         assert states == {"done", "pending"}
     finally:
