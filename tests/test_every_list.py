@@ -87,7 +87,7 @@ def context(d, func):
         return [f"elid={d.taxrule}"]
     if func == "account.currencyrate.edit":
         return [f"elid={d.rate}"]
-    if func == "desktop":
+    if func in ("desktop", "payment", "expense"):
         return ["authinfo=lists@example.com:Lists-pass1"]
     return []
 

@@ -43,6 +43,11 @@ def subaccount_expense(req):
                     where=["e.account = ?"] if account is not None else [], args=() if account is None else (account,))
 
 
+def expense(req):
+    """A client's own expenses: subaccount.expense's rows in the columns its metadata gives a client."""
+    return subaccount_expense(req)
+
+
 def _load(req, elid):
     row = req.db.execute("SELECT e.id, e.account, e.subaccount, e.item, e.operation, e.name, e.name_ru, e.amount, "
                          "e.taxamount, e.taxrate, e.discount, e.discountamount, e.notpayd, e.realdate, e.cdate, "

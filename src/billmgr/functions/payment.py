@@ -62,6 +62,11 @@ def account_payment(req):
                     where=where, args=args, labels=req.cached("labels", lambda: _labels(req)))
 
 
+def payment(req):
+    """A client's own payments: account.payment's rows in the columns its metadata gives a client."""
+    return account_payment(req)
+
+
 def _method(req, paymethod, project):
     """The active method ``paymethod`` serving ``project``: (id, currency, commission, min, max)."""
     row = req.db.execute("SELECT id, currency, commission, minamount, maxamount FROM paymethod "
