@@ -190,3 +190,18 @@ def test_check_names_a_balance_corrupted_by_hand(tmp_path):
         d.stop()
     check = subprocess.run([BILLMGRD, "check"], env=d.env, capture_output=True, text=True, timeout=120)
     assert check.returncode == 1 and "balances: 1 problem(s)" in check.stdout and problem in check.stdout
+
+
+@pytest.mark.parametrize("lang, text", [("en", "cannot be deleted"), ("ru", "нельзя удалить")])
+def test_a_client_with_money_in_the_books_is_not_deleted(panel, lang, text):
+    moneyless = panel.new_account(f"moneyless-{lang}@example.com")
+    panel.create("subaccount.edit", f"plid={moneyless}")          # a subaccount that never held money
+    funded = panel.new_account(f"funded-{lang}@example.com")
+    elid = panel.create("subaccount.edit", f"plid={funded}")
+    fund(panel, elid, "1.00")
+    refused = panel.run("account.delete", f"elid={moneyless}, {funded}", f"lang={lang}")
+    assert refused.returncode == 1 and "value(elid)" in refused.stderr and text in refused.stderr
+    assert {moneyless, funded} <= {int(a["id"]) for a in panel.rows("account")}    # nothing deleted, not even the first
+    assert panel.run("account.delete", f"elid={moneyless}").returncode == 0
+    assert moneyless not in {int(a["id"]) for a in panel.rows("account")}
+    assert panel.call("ledger.check", out="JSONdata").get("elem", []) == []

@@ -185,7 +185,12 @@ def account_edit(req):
 
 
 def account_delete(req):
+    """Deletes clients whose subaccounts never held money; one with a journal is refused, since
+    deleting it would take its balances, payments and expenses out of the books."""
     for elid in req.params.ids():
+        if req.db.execute("SELECT 1 FROM journal j JOIN subaccount s ON s.id = j.subaccount WHERE s.account = ?",
+                          (elid,)).fetchone():
+            raise errors.MgrError("value", "elid", elid, "msg_error_account_has_money")
         req.db.execute("DELETE FROM user WHERE account = ?", (elid,))
         req.db.execute("DELETE FROM account WHERE id = ?", (elid,))
 
