@@ -244,8 +244,9 @@ async def _read_body(receive, headers, timeout):
 
 async def _disconnect(receive):
     """Return when the client has gone away."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
+    message = await receive()
+    while message["type"] != "http.disconnect":
+        message = await receive()
 
 
 class Api:

@@ -138,10 +138,9 @@ class Store:
         """(tables read, tables written) by statement ``sql``, with its triggers and
         foreign-key cascades: learnt once per SQL text from an authorizer while
         SQLite prepares it (on a connection of its own: nothing runs)."""
-        try:
-            return self._tables_of[sql]
-        except KeyError:
-            pass
+        known = self._tables_of.get(sql)
+        if known is not None:
+            return known
         read, written = set(), set()
 
         def note(action, table, _column, _db, _trigger):
