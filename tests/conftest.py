@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -88,6 +89,22 @@ class Daemon:
         result = self.run(func, *params, "sok=ok")
         assert result.returncode == 0, result.stderr
         return int(result.stdout.split("id=")[1].split()[0])
+
+    def ok(self, func, *params):
+        """A call that must succeed: the fields its text reply shows after OK, as a dict."""
+        result = self.run(func, *params)
+        assert result.returncode == 0 and result.stdout.startswith("OK"), result.stdout + result.stderr
+        return dict(line.split("=", 1) for line in result.stdout.splitlines()[1:] if "=" in line)
+
+    def error(self, func, *params, lang="en"):
+        """A call that must fail: (its error type, its message in ``lang``)."""
+        doc = self.call(func, *params, f"lang={lang}")
+        return doc["error"]["$type"], doc["error"]["msg"]["$"]
+
+    def stored(self, sql, *args):
+        """Rows of a query on the daemon's database, read beside it."""
+        with sqlite3.connect(self.db) as db:
+            return db.execute(sql, args).fetchall()
 
     def new_account(self, email, *params):
         return self.create("account.edit", f"email={email}", *params)

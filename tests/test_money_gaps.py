@@ -1,30 +1,9 @@
 """The money lists' saved filters, payments credited in another currency than their method's, and the tax
 rule and discount an expense takes -- through the real daemon and mgrctl."""
 
-import sqlite3
 
 import pytest
 from conftest import Daemon
-
-
-def run(daemon, func, *params):
-    return daemon.mgrctl("-m", "billmgr", func, *params)
-
-
-def ok(daemon, func, *params):
-    result = run(daemon, func, *params)
-    assert result.returncode == 0 and result.stdout.startswith("OK"), result.stdout + result.stderr
-    return dict(line.split("=", 1) for line in result.stdout.splitlines()[1:] if "=" in line)
-
-
-def error(daemon, func, *params, lang="en"):
-    doc = daemon.call(func, *params, f"lang={lang}")
-    return doc["error"]["$type"], doc["error"]["msg"]["$"]
-
-
-def stored(daemon, sql, *args):
-    with sqlite3.connect(daemon.db) as db:
-        return db.execute(sql, args).fetchall()
 
 
 def listed(daemon, func, *params):
@@ -34,22 +13,22 @@ def listed(daemon, func, *params):
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("moneygaps")).start()
-    d.method = int(ok(d, "paymethod.edit", "name=Wire", "sok=ok")["id"])
-    d.cash = int(ok(d, "paymethod.edit", "name=Cash", "sok=ok")["id"])
+    d.method = int(d.ok("paymethod.edit", "name=Wire", "sok=ok")["id"])
+    d.cash = int(d.ok("paymethod.edit", "name=Cash", "sok=ok")["id"])
     yield d
     d.stop()
 
 
 def client(panel, email):
     account = panel.new_account(email)
-    subaccount = int(ok(panel, "subaccount.edit", f"plid={account}", "sok=ok")["id"])
+    subaccount = int(panel.ok("subaccount.edit", f"plid={account}", "sok=ok")["id"])
     return account, subaccount
 
 
 def pay(panel, account, amount, method):
-    payment = int(ok(panel, "payment.add", f"plid={account}", f"paymethod={method}", f"amount={amount}",
+    payment = int(panel.ok("payment.add", f"plid={account}", f"paymethod={method}", f"amount={amount}",
                      "sok=ok")["payment_id"])
-    ok(panel, "payment.setpaid", f"elid={payment}")
+    panel.ok("payment.setpaid", f"elid={payment}")
     return payment
 
 
@@ -57,100 +36,100 @@ def test_a_saved_payment_filter_applies_until_cleared(panel):
     account, _ = client(panel, "filter-pay@example.com")
     wire, cash = pay(panel, account, "10", panel.method), pay(panel, account, "20", panel.cash)
     assert listed(panel, "account.payment", f"plid={account}") == [str(wire), str(cash)]
-    ok(panel, "account.payment.filter", f"paymethod={panel.cash}", "sok=ok")
-    assert stored(panel, "SELECT func FROM list_filter WHERE func = 'account.payment'") == [("account.payment",)]
+    panel.ok("account.payment.filter", f"paymethod={panel.cash}", "sok=ok")
+    assert panel.stored("SELECT func FROM list_filter WHERE func = 'account.payment'") == [("account.payment",)]
     assert listed(panel, "account.payment", f"plid={account}") == [str(cash)]
     form = panel.call("account.payment.filter", out="JSONdata")
     assert form["paymethod"] == str(panel.cash) and form["number"] == ""
     # a call's own filter=on values win over the saved ones
     assert listed(panel, "account.payment", f"plid={account}", "filter=on", f"number={wire}") == [str(wire)]
-    ok(panel, "account.payment.filter", "sok=ok")     # sent empty: cleared
+    panel.ok("account.payment.filter", "sok=ok")     # sent empty: cleared
     assert listed(panel, "account.payment", f"plid={account}") == [str(wire), str(cash)]
-    assert stored(panel, "SELECT count(*) FROM list_filter WHERE func = 'account.payment'") == [(0,)]
+    assert panel.stored("SELECT count(*) FROM list_filter WHERE func = 'account.payment'") == [(0,)]
 
 
 def test_a_saved_expense_filter_applies_and_bad_values_save_nothing(panel):
     account, subaccount = client(panel, "filter-exp@example.com")
     pay(panel, account, "100", panel.method)
-    manual = ok(panel, "subaccount.expense.edit", f"plid={account}", "amount=1", "sok=ok")["id"]
-    opened = ok(panel, "subaccount.expense.edit", f"plid={account}", "amount=2", "operation=open", "sok=ok")["id"]
-    ok(panel, "subaccount.expense.filter", "operation=open", "sok=ok")
+    manual = panel.ok("subaccount.expense.edit", f"plid={account}", "amount=1", "sok=ok")["id"]
+    opened = panel.ok("subaccount.expense.edit", f"plid={account}", "amount=2", "operation=open", "sok=ok")["id"]
+    panel.ok("subaccount.expense.filter", "operation=open", "sok=ok")
     assert listed(panel, "subaccount.expense", f"plid={account}") == [opened]
-    assert error(panel, "account.payment.filter", "status=42", "sok=ok")[0] == "value"
-    assert error(panel, "account.payment.filter", "paymethod=x", "sok=ok", lang="ru")[0] == "value"
-    assert stored(panel, "SELECT count(*) FROM list_filter WHERE func = 'account.payment'") == [(0,)]
+    assert panel.error("account.payment.filter", "status=42", "sok=ok")[0] == "value"
+    assert panel.error("account.payment.filter", "paymethod=x", "sok=ok", lang="ru")[0] == "value"
+    assert panel.stored("SELECT count(*) FROM list_filter WHERE func = 'account.payment'") == [(0,)]
     # each list keeps its own filter: the payments are not filtered by the expenses' one
     assert len(listed(panel, "account.payment", f"plid={account}")) == 1
-    ok(panel, "subaccount.expense.filter", "sok=ok")
+    panel.ok("subaccount.expense.filter", "sok=ok")
     assert listed(panel, "subaccount.expense", f"plid={account}") == [manual, opened]
 
 
 def test_the_client_filter_still_works_through_the_shared_mechanism(panel):
     client(panel, "filter-acc-one@example.com")
     client(panel, "filter-acc-two@example.com")
-    ok(panel, "account.setfilter", "email=filter-acc-one")
+    panel.ok("account.setfilter", "email=filter-acc-one")
     assert [e["email"] for e in panel.call("account", out="JSONdata")["elem"]] == ["filter-acc-one@example.com"]
     assert panel.call("account.filter", out="JSONdata")["email"] == "filter-acc-one"
-    ok(panel, "account.filter", "sok=ok")
+    panel.ok("account.filter", "sok=ok")
     assert len(panel.call("account", out="JSONdata")["elem"]) > 1
 
 
 def test_a_payment_in_another_currency_credits_the_converted_amount_frozen_at_creation(panel):
-    dollars = int(ok(panel, "paymethod.edit", "name=Card USD", "currency=USD", "commission=1", "sok=ok")["id"])
+    dollars = int(panel.ok("paymethod.edit", "name=Card USD", "currency=USD", "commission=1", "sok=ok")["id"])
     account, subaccount = client(panel, "usd-payer@example.com")
-    assert stored(panel, "SELECT c.iso FROM subaccount s JOIN currency c ON c.id = s.currency WHERE s.id = ?",
+    assert panel.stored("SELECT c.iso FROM subaccount s JOIN currency c ON c.id = s.currency WHERE s.id = ?",
                   subaccount) == [("RUB",)]
     # no rate: a clear error in the caller's language, and nothing written
-    assert error(panel, "payment.add", f"plid={account}", f"paymethod={dollars}", "amount=10", "sok=ok") == (
+    assert panel.error("payment.add", f"plid={account}", f"paymethod={dollars}", "amount=10", "sok=ok") == (
         "value", "No currency rate converts USD -> RUB now: add one (account.currencyrate) and try again")
-    assert error(panel, "payment.add", f"plid={account}", f"paymethod={dollars}", "amount=10", "sok=ok",
+    assert panel.error("payment.add", f"plid={account}", f"paymethod={dollars}", "amount=10", "sok=ok",
                  lang="ru")[1].startswith("Нет курса валют")
-    assert stored(panel, "SELECT count(*) FROM payment WHERE account = ?", account) == [(0,)]
-    ok(panel, "account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB", "rate=92.5",
+    assert panel.stored("SELECT count(*) FROM payment WHERE account = ?", account) == [(0,)]
+    panel.ok("account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB", "rate=92.5",
        "ratedate=2026-01-01", "sok=ok")
-    payment = int(ok(panel, "payment.add", f"plid={account}", f"paymethod={dollars}", "amount=10",
+    payment = int(panel.ok("payment.add", f"plid={account}", f"paymethod={dollars}", "amount=10",
                      "sok=ok")["payment_id"])
     # 10.00 USD less 1 % commission is 9.90 USD, at 92.5 is 915.75 RUB, stored on the payment
-    assert stored(panel, "SELECT subaccount, paymethodamount, commissionamount, subaccountamount FROM payment "
+    assert panel.stored("SELECT subaccount, paymethodamount, commissionamount, subaccountamount FROM payment "
                   "WHERE id = ?", payment) == [(subaccount, 1000, 10, 91575)]
     # a newer rate changes nothing of a payment already made: crediting moves what was stored
-    ok(panel, "account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB", "rate=100",
+    panel.ok("account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB", "rate=100",
        "ratedate=2026-01-02", "sok=ok")
-    ok(panel, "payment.setpaid", f"elid={payment}")
-    assert stored(panel, "SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(91575,)]
-    assert stored(panel, "SELECT amount FROM journal WHERE kind = 'payment' AND ref_id = ?", payment) == [(91575,)]
+    panel.ok("payment.setpaid", f"elid={payment}")
+    assert panel.stored("SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(91575,)]
+    assert panel.stored("SELECT amount FROM journal WHERE kind = 'payment' AND ref_id = ?", payment) == [(91575,)]
     shown = {e["id"]: e for e in panel.call("account.payment", f"plid={account}", out="JSONdata")["elem"]}
     assert (shown[str(payment)]["subaccountamount_iso"], shown[str(payment)]["paymethodamount_iso"]) == (
         "915.75 RUB", "10.00 USD")
 
 
 def test_a_clients_own_rate_wins_when_its_payment_is_converted(panel):
-    euros = int(ok(panel, "paymethod.edit", "name=Card EUR", "currency=EUR", "sok=ok")["id"])
-    ok(panel, "account.currencyrate.edit", "currency_base=EUR", "currency_relate=RUB", "rate=95",
+    euros = int(panel.ok("paymethod.edit", "name=Card EUR", "currency=EUR", "sok=ok")["id"])
+    panel.ok("account.currencyrate.edit", "currency_base=EUR", "currency_relate=RUB", "rate=95",
        "ratedate=2026-01-03", "sok=ok")
     account, subaccount = client(panel, "eur-own-rate@example.com")
-    ok(panel, "account.currencyrate.edit", f"plid={account}", "currency_base=EUR", "currency_relate=RUB",
+    panel.ok("account.currencyrate.edit", f"plid={account}", "currency_base=EUR", "currency_relate=RUB",
        "rate=90", "ratedate=2025-06-01", "sok=ok")
     payment = pay(panel, account, "2.50", euros)
-    assert stored(panel, "SELECT subaccountamount FROM payment WHERE id = ?", payment) == [(22500,)]
-    assert stored(panel, "SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(22500,)]
+    assert panel.stored("SELECT subaccountamount FROM payment WHERE id = ?", payment) == [(22500,)]
+    assert panel.stored("SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(22500,)]
     assert [e["problem"] for e in panel.call("ledger.check", out="JSONdata").get("elem", [])] == []
 
 
 def expense(panel, account, *params):
-    return int(ok(panel, "subaccount.expense.edit", f"plid={account}", "sok=ok", *params)["id"])
+    return int(panel.ok("subaccount.expense.edit", f"plid={account}", "sok=ok", *params)["id"])
 
 
 def charged(panel, elid):
-    return stored(panel, "SELECT amount, taxamount, taxrate, discount, discountamount, notpayd FROM expense "
+    return panel.stored("SELECT amount, taxamount, taxrate, discount, discountamount, notpayd FROM expense "
                   "WHERE id = ?", elid)[0]
 
 
 def test_an_expense_takes_the_clients_discount_and_tax_rule_unless_given(panel):
     account, subaccount = client(panel, "taxed@example.com")
     pay(panel, account, "1000", panel.method)
-    ok(panel, "account.taxrule.edit", f"plid={account}", "taxrate=20", "sok=ok")
-    discount = int(ok(panel, "account.discount.edit", f"plid={account}", "percentage=10", "actiontype=all",
+    panel.ok("account.taxrule.edit", f"plid={account}", "taxrate=20", "sok=ok")
+    discount = int(panel.ok("account.discount.edit", f"plid={account}", "percentage=10", "actiontype=all",
                       "sok=ok")["id"])
     # an order: 100.00 less 10 % is 90.00 charged, 20 % tax included in it is 15.00
     opened = expense(panel, account, "amount=100", "operation=open")
@@ -163,7 +142,7 @@ def test_an_expense_takes_the_clients_discount_and_tax_rule_unless_given(panel):
     assert charged(panel, given) == (10000, 0, "0", None, 0, 0)
     by_hand = expense(panel, account, "amount=100", "operation=open", "discountamount=2.5", "taxrate=10")
     assert charged(panel, by_hand) == (9750, 886, "10", None, 250, 0)
-    assert stored(panel, "SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(100000 - 9000 - 10000
+    assert panel.stored("SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(100000 - 9000 - 10000
                                                                                           - 10000 - 9750,)]
     form = panel.call("subaccount.expense.edit", f"elid={opened}", out="JSONdata")
     assert (form["discountamount"], form["discount"], form["taxamount"]) == ("10.00", str(discount), "15.00")
@@ -174,13 +153,13 @@ def test_an_expense_takes_the_clients_discount_and_tax_rule_unless_given(panel):
 def test_a_discount_taking_everything_and_bad_discounts_are_refused(panel):
     account, _ = client(panel, "free@example.com")
     pay(panel, account, "100", panel.method)
-    assert error(panel, "subaccount.expense.edit", f"plid={account}", "amount=5", "discountamount=5", "sok=ok") == (
+    assert panel.error("subaccount.expense.edit", f"plid={account}", "amount=5", "discountamount=5", "sok=ok") == (
         "value", "The discount 5.00 takes the whole amount: there is nothing to charge")
-    assert error(panel, "subaccount.expense.edit", f"plid={account}", "amount=5", "discountamount=6", "sok=ok",
+    assert panel.error("subaccount.expense.edit", f"plid={account}", "amount=5", "discountamount=6", "sok=ok",
                  lang="ru")[0] == "value"
-    assert error(panel, "subaccount.expense.edit", f"plid={account}", "amount=5", "discountamount=x",
+    assert panel.error("subaccount.expense.edit", f"plid={account}", "amount=5", "discountamount=x",
                  "sok=ok")[0] == "value"
-    assert stored(panel, "SELECT count(*) FROM expense WHERE account = ?", account) == [(0,)]
+    assert panel.stored("SELECT count(*) FROM expense WHERE account = ?", account) == [(0,)]
 
 
 def test_a_tax_rule_on_top_adds_its_tax_and_no_rule_is_no_tax(panel):
@@ -188,8 +167,8 @@ def test_a_tax_rule_on_top_adds_its_tax_and_no_rule_is_no_tax(panel):
     pay(panel, account, "1000", panel.method)
     untaxed = expense(panel, account, "amount=100")
     assert charged(panel, untaxed) == (10000, 0, "0", None, 0, 0)
-    ok(panel, "account.taxrule.edit", f"plid={account}", "taxrate=10", "included=off", "sok=ok")
+    panel.ok("account.taxrule.edit", f"plid={account}", "taxrate=10", "included=off", "sok=ok")
     taxed = expense(panel, account, "amount=100")
     assert charged(panel, taxed) == (11000, 1000, "10", None, 0, 0)
-    assert stored(panel, "SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(100000 - 10000 - 11000,)]
+    assert panel.stored("SELECT balance FROM subaccount WHERE id = ?", subaccount) == [(100000 - 10000 - 11000,)]
     assert [e["problem"] for e in panel.call("ledger.check", out="JSONdata").get("elem", [])] == []

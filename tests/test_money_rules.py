@@ -2,7 +2,6 @@
 currency rates; the lookups later steps call (rules.py) on the rows those functions wrote; the client's
 desktop over HTTP; and a client that reads its own discounts only."""
 
-import sqlite3
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -22,29 +21,6 @@ from billmgr.store import connect
 
 PASSWORD = "Cl1ent-secret"
 RUB, USD = currency("RUB"), currency("USD")
-
-
-def rows(d, func, *params):
-    return d.call(func, *params, out="JSONdata").get("elem", [])
-
-
-def form(d, func, *params):
-    return {k: v["$"] for k, v in d.call(func, *params).items() if isinstance(v, dict) and "$" in v}
-
-
-def run(d, func, *params):
-    return d.mgrctl("-m", "billmgr", func, *params)
-
-
-def created(d, func, *params):
-    result = run(d, func, *params, "sok=ok")
-    assert result.returncode == 0, result.stderr
-    return int(result.stdout.split("id=")[1].split()[0])
-
-
-def stored(d, sql, *args):
-    with sqlite3.connect(d.db) as db:
-        return db.execute(sql, args).fetchall()
 
 
 def lookup(d, find):
@@ -70,47 +46,47 @@ def panel(tmp_path_factory):
 
 def test_discount_create_view_modify_list_and_history(panel):
     client = panel.new_account("disc@example.com")
-    blank = form(panel, "account.discount.edit", f"plid={client}")
+    blank = panel.form("account.discount.edit", f"plid={client}")
     assert (blank["type"], blank["actiontype"], blank["priority"], blank["project"]) == ("percent", "all", "0", "1")
-    percent = created(panel, "account.discount.edit", f"plid={client}", "percentage=12,5", "fromdate=2026-01-01",
+    percent = panel.create("account.discount.edit", f"plid={client}", "percentage=12,5", "fromdate=2026-01-01",
                       "todate=2026-12-31", "period=12, 1", "itemtype=vds,domain", "pricelist=7", "note=loyal")
-    fixed = created(panel, "account.discount.add", f"plid={client}", "type=fixed", "amount=5,5", "currency=USD",
+    fixed = panel.create("account.discount.add", f"plid={client}", "type=fixed", "amount=5,5", "currency=USD",
                     "priority=-3", "actiontype=prolong", "name=Renewal bonus")
-    shown = form(panel, "account.discount.edit", f"plid={client}", f"elid={percent}")
+    shown = panel.form("account.discount.edit", f"plid={client}", f"elid={percent}")
     assert {k: shown[k] for k in ("type", "percentage", "period", "itemtype", "pricelist", "fromdate", "todate",
                                   "note")} == {"type": "percent", "percentage": "12.5", "period": "1,12",
                                                "itemtype": "domain,vds", "pricelist": "7", "fromdate": "2026-01-01",
                                                "todate": "2026-12-31", "note": "loyal"}
-    changed = run(panel, "account.discount.edit", f"plid={client}", f"elid={percent}", "percentage=15", "sok=ok")
+    changed = panel.run("account.discount.edit", f"plid={client}", f"elid={percent}", "percentage=15", "sok=ok")
     assert changed.returncode == 0 and changed.stdout == "OK\n", changed.stderr
-    listed = rows(panel, "account.discount", f"plid={client}")
+    listed = panel.rows("account.discount", f"plid={client}")
     assert [(r["id"], r["name"], r["value"], r["actiontype"], r["discount_type"], r.get("period", ""),
              r["priority"]) for r in listed] == [
         (str(percent), "15%", "15%", "Ordering and renewal", "Personal", "2026-01-01 - 2026-12-31", "0"),
         (str(fixed), "Renewal bonus", "5.50 USD", "Renewal", "Personal", "", "-3")]
-    in_ru = rows(panel, "account.discount", f"plid={client}", "lang=ru")
+    in_ru = panel.rows("account.discount", f"plid={client}", "lang=ru")
     assert [r["actiontype"] for r in in_ru] == ["Заказ и продление", "Продление"]
-    assert stored(panel, "SELECT kind, percent, amount, currency FROM discount WHERE account = ? ORDER BY id",
+    assert panel.stored("SELECT kind, percent, amount, currency FROM discount WHERE account = ? ORDER BY id",
                   client) == [("percent", "15", None, None), ("fixed", None, 550, 840)]
-    history = [h["desc"] for h in rows(panel, "account.discount.history", f"plid={client}", f"elid={percent}")]
+    history = [h["desc"] for h in panel.rows("account.discount.history", f"plid={client}", f"elid={percent}")]
     assert history[0] == f"discount #{percent}: percentage: 12.5 -> 15"
     assert history[1].startswith(f"discount #{percent}: created;") and len(history) == 2
-    assert run(panel, "account.discount.delete", f"plid={client}", f"elid={fixed}").returncode == 0
-    assert [r["id"] for r in rows(panel, "account.discount", f"plid={client}")] == [str(percent)]
-    gone = [h["desc"] for h in rows(panel, "account.discount.history", f"elid={fixed}", f"plid={client}")]
+    assert panel.run("account.discount.delete", f"plid={client}", f"elid={fixed}").returncode == 0
+    assert [r["id"] for r in panel.rows("account.discount", f"plid={client}")] == [str(percent)]
+    gone = [h["desc"] for h in panel.rows("account.discount.history", f"elid={fixed}", f"plid={client}")]
     assert gone[0] == f"discount #{fixed}: deleted" and len(gone) == 2
-    assert len(rows(panel, "account.discount.history", f"plid={client}")) == 4   # two created, one changed, one gone
-    assert any("discount #" in h["desc"] for h in rows(panel, "account.history", f"elid={client}"))
+    assert len(panel.rows("account.discount.history", f"plid={client}")) == 4   # two created, one changed, one gone
+    assert any("discount #" in h["desc"] for h in panel.rows("account.history", f"elid={client}"))
 
 
 def test_changing_the_kind_needs_the_new_value(panel):
     client = panel.new_account("kind@example.com")
-    elid = created(panel, "account.discount.edit", f"plid={client}", "percentage=10")
-    missing = run(panel, "account.discount.edit", f"plid={client}", f"elid={elid}", "type=fixed", "sok=ok")
+    elid = panel.create("account.discount.edit", f"plid={client}", "percentage=10")
+    missing = panel.run("account.discount.edit", f"plid={client}", f"elid={elid}", "type=fixed", "sok=ok")
     assert missing.returncode == 1 and "empty(amount)" in missing.stderr
-    assert run(panel, "account.discount.edit", f"plid={client}", f"elid={elid}", "type=fixed", "amount=3",
+    assert panel.run("account.discount.edit", f"plid={client}", f"elid={elid}", "type=fixed", "amount=3",
                "sok=ok").returncode == 0
-    assert stored(panel, "SELECT kind, percent, amount, currency FROM discount WHERE id = ?", elid) == [
+    assert panel.stored("SELECT kind, percent, amount, currency FROM discount WHERE id = ?", elid) == [
         ("fixed", None, 300, 643)]
 
 
@@ -133,74 +109,74 @@ def test_changing_the_kind_needs_the_new_value(panel):
     (["percentage=5", "project=99"], "missed(project)"),
 ])
 def test_bad_discounts_are_refused_and_nothing_is_written(panel, params, error):
-    before = stored(panel, "SELECT count(*) FROM discount")
-    result = run(panel, "account.discount.edit", f"plid={panel.bob}", *params, "sok=ok")
+    before = panel.stored("SELECT count(*) FROM discount")
+    result = panel.run("account.discount.edit", f"plid={panel.bob}", *params, "sok=ok")
     assert result.returncode == 1 and result.stderr.startswith(f"ERROR {error}"), result.stderr
-    assert stored(panel, "SELECT count(*) FROM discount") == before
+    assert panel.stored("SELECT count(*) FROM discount") == before
 
 
 @pytest.mark.parametrize("lang, message", [("en", "last day of the discount is before its first day"),
                                            ("ru", "Последний день скидки раньше первого")])
 def test_a_discount_ends_after_it_starts(panel, lang, message):
-    result = run(panel, "account.discount.edit", f"plid={panel.bob}", "percentage=5", "fromdate=2026-05-01",
+    result = panel.run("account.discount.edit", f"plid={panel.bob}", "percentage=5", "fromdate=2026-05-01",
                  "todate=2026-04-30", f"lang={lang}", "sok=ok")
     assert result.returncode == 1 and "value(todate)" in result.stderr and message in result.stderr
 
 
 def test_discounts_belong_to_their_client(panel):
-    elid = created(panel, "account.discount.edit", f"plid={panel.alice}", "percentage=7")
+    elid = panel.create("account.discount.edit", f"plid={panel.alice}", "percentage=7")
     for func, extra in (("account.discount.edit", []), ("account.discount.edit", ["percentage=50", "sok=ok"]),
                         ("account.discount.delete", [])):
-        result = run(panel, func, f"plid={panel.bob}", f"elid={elid}", *extra)
+        result = panel.run(func, f"plid={panel.bob}", f"elid={elid}", *extra)
         assert result.returncode == 1 and "missed(discount)" in result.stderr
-    assert stored(panel, "SELECT percent FROM discount WHERE id = ?", elid) == [("7",)]
-    assert run(panel, "account.discount.history", f"plid={panel.bob}", f"elid={elid}").stderr.startswith(
+    assert panel.stored("SELECT percent FROM discount WHERE id = ?", elid) == [("7",)]
+    assert panel.run("account.discount.history", f"plid={panel.bob}", f"elid={elid}").stderr.startswith(
         "ERROR missed(discount)")
-    assert run(panel, "account.discount.add", f"plid={panel.alice}", f"elid={elid}", "percentage=1",
+    assert panel.run("account.discount.add", f"plid={panel.alice}", f"elid={elid}", "percentage=1",
                "sok=ok").stderr.startswith("ERROR value(elid)")
-    assert run(panel, "account.discount.edit", "plid=999999", "percentage=1", "sok=ok").stderr.startswith(
+    assert panel.run("account.discount.edit", "plid=999999", "percentage=1", "sok=ok").stderr.startswith(
         "ERROR missed(account)")
 
 
 def test_a_client_reads_its_own_discounts_and_changes_none(panel):
-    mine = created(panel, "account.discount.edit", f"plid={panel.alice}", "percentage=3", "name=mine")
-    created(panel, "account.discount.edit", f"plid={panel.bob}", "percentage=4", "name=bobs")
+    mine = panel.create("account.discount.edit", f"plid={panel.alice}", "percentage=3", "name=mine")
+    panel.create("account.discount.edit", f"plid={panel.bob}", "percentage=4", "name=bobs")
     for extra in ([], [f"plid={panel.bob}"]):
-        names = {r["name"] for r in rows(panel, "account.discount", panel.as_alice, *extra)}
+        names = {r["name"] for r in panel.rows("account.discount", panel.as_alice, *extra)}
         assert "mine" in names and "bobs" not in names
     for func in ("account.discount.edit", "account.discount.add", "account.discount.delete",
                  "account.discount.history"):
-        result = run(panel, func, panel.as_alice, f"plid={panel.alice}", f"elid={mine}", "percentage=99", "sok=ok")
+        result = panel.run(func, panel.as_alice, f"plid={panel.alice}", f"elid={mine}", "percentage=99", "sok=ok")
         assert result.returncode == 1 and result.stderr.startswith(f"ERROR access({func})")
-    assert stored(panel, "SELECT percent FROM discount WHERE id = ?", mine) == [("3",)]
+    assert panel.stored("SELECT percent FROM discount WHERE id = ?", mine) == [("3",)]
 
 
 # -- tax rules ---------------------------------------------------------------
 
 def test_tax_rules_create_view_modify_list_delete(panel):
     group = panel.mgrctl("-m", "billmgr", "accountgroup.edit", "name=Resellers", "sok=ok").stdout.split("id=")[1]
-    own = created(panel, "account.taxrule.edit", f"plid={panel.bob}", "taxrate=0", "specialitemtype=on",
+    own = panel.create("account.taxrule.edit", f"plid={panel.bob}", "taxrate=0", "specialitemtype=on",
                   "itemtype=domain, vds")
-    regional = created(panel, "account.taxrule.edit", "taxrate=18,5", "state=RU-MOW", "included=off")
-    grouped = created(panel, "account.taxrule.edit", "taxrate=10", f"accountgroup={group.strip()}")
-    shown = form(panel, "account.taxrule.edit", f"elid={regional}")
-    moscow = str(stored(panel, "SELECT id FROM state WHERE code = 'RU-MOW'")[0][0])
+    regional = panel.create("account.taxrule.edit", "taxrate=18,5", "state=RU-MOW", "included=off")
+    grouped = panel.create("account.taxrule.edit", "taxrate=10", f"accountgroup={group.strip()}")
+    shown = panel.form("account.taxrule.edit", f"elid={regional}")
+    moscow = str(panel.stored("SELECT id FROM state WHERE code = 'RU-MOW'")[0][0])
     assert {k: shown[k] for k in ("taxrate", "country", "state", "included", "specialitemtype")} == {
         "taxrate": "18.5", "country": "643", "state": moscow, "included": "off", "specialitemtype": "off"}
-    assert run(panel, "account.taxrule.edit", f"elid={regional}", "taxrate=20", "sok=ok").returncode == 0
-    listed = {r["id"]: r for r in rows(panel, "account.taxrule")}
+    assert panel.run("account.taxrule.edit", f"elid={regional}", "taxrate=20", "sok=ok").returncode == 0
+    listed = {r["id"]: r for r in panel.rows("account.taxrule")}
     assert (listed[str(regional)]["type"], listed[str(regional)]["taxrate"], listed[str(regional)]["state"]) == (
         "Region", "20", "RU-MOW")
     assert listed[str(grouped)]["type"] == "Client group" and listed[str(own)]["itemtype"] == "domain,vds"
-    assert [r["id"] for r in rows(panel, "account.taxrule", f"plid={panel.bob}")] == [str(own)]
-    assert rows(panel, "account.taxrule", f"plid={panel.bob}", "lang=ru")[0]["type"] == "Клиент"
-    assert "tax rule #%d: created, 0%%" % own in [h["desc"] for h in rows(panel, "account.history",
+    assert [r["id"] for r in panel.rows("account.taxrule", f"plid={panel.bob}")] == [str(own)]
+    assert panel.rows("account.taxrule", f"plid={panel.bob}", "lang=ru")[0]["type"] == "Клиент"
+    assert "tax rule #%d: created, 0%%" % own in [h["desc"] for h in panel.rows("account.history",
                                                                         f"elid={panel.bob}")]
-    assert run(panel, "account.taxrule.delete", f"plid={panel.alice}", f"elid={own}").stderr.startswith(
+    assert panel.run("account.taxrule.delete", f"plid={panel.alice}", f"elid={own}").stderr.startswith(
         "ERROR missed(taxrule)")
-    assert run(panel, "account.taxrule.delete", f"elid={grouped}").returncode == 0
-    assert stored(panel, "SELECT count(*) FROM taxrule WHERE id = ?", grouped) == [(0,)]
-    assert run(panel, "account.taxrule.delete", f"elid={grouped}").stderr.startswith("ERROR missed(taxrule)")
+    assert panel.run("account.taxrule.delete", f"elid={grouped}").returncode == 0
+    assert panel.stored("SELECT count(*) FROM taxrule WHERE id = ?", grouped) == [(0,)]
+    assert panel.run("account.taxrule.delete", f"elid={grouped}").stderr.startswith("ERROR missed(taxrule)")
 
 
 @pytest.mark.parametrize("params, error", [
@@ -217,40 +193,40 @@ def test_tax_rules_create_view_modify_list_delete(panel):
     (["taxrate=5", "project=99"], "missed(project)"),
 ])
 def test_bad_tax_rules_are_refused_and_nothing_is_written(panel, params, error):
-    before = stored(panel, "SELECT count(*) FROM taxrule")
-    result = run(panel, "account.taxrule.edit", *params, "sok=ok")
+    before = panel.stored("SELECT count(*) FROM taxrule")
+    result = panel.run("account.taxrule.edit", *params, "sok=ok")
     assert result.returncode == 1 and result.stderr.startswith(f"ERROR {error}"), result.stderr
-    assert stored(panel, "SELECT count(*) FROM taxrule") == before
+    assert panel.stored("SELECT count(*) FROM taxrule") == before
 
 
 @pytest.mark.parametrize("lang, fragment", [("en", "Tax rate"), ("ru", "Ставка налога")])
 def test_tax_rule_errors_speak_the_callers_language(panel, lang, fragment):
-    result = run(panel, "account.taxrule.edit", "taxrate=-5", f"lang={lang}", "sok=ok")
+    result = panel.run("account.taxrule.edit", "taxrate=-5", f"lang={lang}", "sok=ok")
     assert result.returncode == 1 and fragment in result.stderr
 
 
 # -- currency rates ----------------------------------------------------------
 
 def test_currency_rates_global_and_per_client(panel):
-    world = created(panel, "account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB", "rate=92,5",
+    world = panel.create("account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB", "rate=92,5",
                     "ratedate=2026-01-01")
-    own = created(panel, "account.currencyrate.edit", f"plid={panel.alice}", "currency_base=840",
+    own = panel.create("account.currencyrate.edit", f"plid={panel.alice}", "currency_base=840",
                   "currency_relate=643", "rate=90.1234", "amount=1", "ratedate=2026-02-01 10:30")
     assert [(r["id"], r["currency_base"], r["currency_relate"], r["rate"], r["amount"], r["ratedate"])
-            for r in rows(panel, "account.currencyrate")] == [
+            for r in panel.rows("account.currencyrate")] == [
         (str(world), "USD", "RUB", "92.5", "1", "2026-01-01 00:00:00")]
-    assert [r["id"] for r in rows(panel, "account.currencyrate", f"plid={panel.alice}")] == [str(own)]
-    assert form(panel, "account.currencyrate.edit", f"plid={panel.alice}", f"elid={own}")["rate"] == "90.1234"
-    assert run(panel, "account.currencyrate.edit", f"plid={panel.alice}", f"elid={own}", "rate=91", "amount=10",
+    assert [r["id"] for r in panel.rows("account.currencyrate", f"plid={panel.alice}")] == [str(own)]
+    assert panel.form("account.currencyrate.edit", f"plid={panel.alice}", f"elid={own}")["rate"] == "90.1234"
+    assert panel.run("account.currencyrate.edit", f"plid={panel.alice}", f"elid={own}", "rate=91", "amount=10",
                "sok=ok").returncode == 0
-    assert stored(panel, "SELECT rate, amount, account FROM currencyrate WHERE id = ?", own) == [
+    assert panel.stored("SELECT rate, amount, account FROM currencyrate WHERE id = ?", own) == [
         ("91", "10", panel.alice)]
     assert "currency rate #%d: rate: 90.1234 -> 91; amount: 1 -> 10" % own in [
-        h["desc"] for h in rows(panel, "account.history", f"elid={panel.alice}")]
+        h["desc"] for h in panel.rows("account.history", f"elid={panel.alice}")]
     for elsewhere in (["elid=%d" % own], [f"plid={panel.bob}", f"elid={own}"]):   # not the global list's, nor bob's
-        assert run(panel, "account.currencyrate.delete", *elsewhere).stderr.startswith("ERROR missed(currencyrate)")
-    assert run(panel, "account.currencyrate.delete", f"plid={panel.alice}", f"elid={own}").returncode == 0
-    assert stored(panel, "SELECT count(*) FROM currencyrate WHERE id = ?", own) == [(0,)]
+        assert panel.run("account.currencyrate.delete", *elsewhere).stderr.startswith("ERROR missed(currencyrate)")
+    assert panel.run("account.currencyrate.delete", f"plid={panel.alice}", f"elid={own}").returncode == 0
+    assert panel.stored("SELECT count(*) FROM currencyrate WHERE id = ?", own) == [(0,)]
 
 
 @pytest.mark.parametrize("params, error", [
@@ -267,15 +243,15 @@ def test_currency_rates_global_and_per_client(panel):
     (["currency_base=USD", "currency_relate=RUB", "rate=1", "ratedate=2026-01-01T00:00+03:00"], "value(ratedate)"),
 ])
 def test_bad_rates_are_refused_and_nothing_is_written(panel, params, error):
-    before = stored(panel, "SELECT count(*) FROM currencyrate")
-    result = run(panel, "account.currencyrate.edit", *params, "sok=ok")
+    before = panel.stored("SELECT count(*) FROM currencyrate")
+    result = panel.run("account.currencyrate.edit", *params, "sok=ok")
     assert result.returncode == 1 and result.stderr.startswith(f"ERROR {error}"), result.stderr
-    assert stored(panel, "SELECT count(*) FROM currencyrate") == before
+    assert panel.stored("SELECT count(*) FROM currencyrate") == before
 
 
 @pytest.mark.parametrize("lang, message", [("en", "not USD and itself"), ("ru", "а не USD саму с собой")])
 def test_a_rate_links_two_currencies(panel, lang, message):
-    result = run(panel, "account.currencyrate.edit", "currency_base=USD", "currency_relate=USD", "rate=1",
+    result = panel.run("account.currencyrate.edit", "currency_base=USD", "currency_relate=USD", "rate=1",
                  f"lang={lang}", "sok=ok")
     assert message in result.stderr
 
@@ -286,17 +262,17 @@ def test_lookups_choose_from_the_stored_rules(tmp_path):
     d = Daemon(tmp_path).start()
     try:
         group = d.mgrctl("-m", "billmgr", "accountgroup.edit", "name=VIP", "sok=ok").stdout.split("id=")[1].strip()
-        region = stored(d, "SELECT id FROM state WHERE code = 'RU-MOW'")[0][0]
+        region = d.stored("SELECT id FROM state WHERE code = 'RU-MOW'")[0][0]
         moscow = d.new_account("moscow@example.com", "country=643", f"state={region}")
         vip = d.new_account("vip@example.com", "country=643")
         d.mgrctl("-m", "billmgr", "account.group.edit", f"plid={vip}", f"accountgroup={group}", "sok=ok")
         abroad = d.new_account("abroad@example.com", "country=840")
-        default = created(d, "account.taxrule.edit", "taxrate=20")
-        regional = created(d, "account.taxrule.edit", "taxrate=18", "country=RU", "state=RU-MOW")
-        domains = created(d, "account.taxrule.edit", "taxrate=0", "country=RU", "state=RU-MOW", "specialitemtype=on",
+        default = d.create("account.taxrule.edit", "taxrate=20")
+        regional = d.create("account.taxrule.edit", "taxrate=18", "country=RU", "state=RU-MOW")
+        domains = d.create("account.taxrule.edit", "taxrate=0", "country=RU", "state=RU-MOW", "specialitemtype=on",
                           "itemtype=domain")
-        grouped = created(d, "account.taxrule.edit", "taxrate=10", f"accountgroup={group}", "included=off")
-        own = created(d, "account.taxrule.edit", f"plid={abroad}", "taxrate=5")
+        grouped = d.create("account.taxrule.edit", "taxrate=10", f"accountgroup={group}", "included=off")
+        own = d.create("account.taxrule.edit", f"plid={abroad}", "taxrate=5")
         chosen = {(who, itemtype): lookup(d, lambda ctx, w=who, t=itemtype: rules.tax_rule(ctx, w, t)).id
                   for who in (moscow, vip, abroad) for itemtype in ("vds", "domain")}
         assert chosen == {(moscow, "vds"): regional, (moscow, "domain"): domains, (vip, "vds"): grouped,
@@ -308,11 +284,11 @@ def test_lookups_choose_from_the_stored_rules(tmp_path):
         bare = d.new_account("bare@example.com")
         assert lookup(d, lambda ctx: rules.tax_rule(ctx, bare, "vds")) is None
 
-        created(d, "account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB", "rate=90",
+        d.create("account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB", "rate=90",
                 "ratedate=2026-01-01")
-        created(d, "account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB", "rate=95",
+        d.create("account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB", "rate=95",
                 "ratedate=2026-03-01")
-        created(d, "account.currencyrate.edit", f"plid={vip}", "currency_base=USD", "currency_relate=RUB",
+        d.create("account.currencyrate.edit", f"plid={vip}", "currency_base=USD", "currency_relate=RUB",
                 "rate=85", "ratedate=2026-02-01")
         feb, april = datetime(2026, 2, 15), datetime(2026, 4, 1)
         assert lookup(d, lambda ctx: rules.rate(ctx, USD, RUB, feb)).rate == Decimal(90)
@@ -323,8 +299,8 @@ def test_lookups_choose_from_the_stored_rules(tmp_path):
         with pytest.raises(NoRate):
             lookup(d, lambda ctx: rules.rate(ctx, USD, RUB, datetime(2025, 12, 31)))
 
-        small = created(d, "account.discount.edit", f"plid={moscow}", "percentage=5", "actiontype=open")
-        renewal = created(d, "account.discount.edit", f"plid={moscow}", "type=fixed", "amount=30", "priority=2",
+        small = d.create("account.discount.edit", f"plid={moscow}", "percentage=5", "actiontype=open")
+        renewal = d.create("account.discount.edit", f"plid={moscow}", "type=fixed", "amount=30", "priority=2",
                           "actiontype=prolong", "period=12", "todate=2026-06-30")
         order = Charge(parse("100", RUB), "open", date(2026, 5, 1), period=12, itemtype="vds")
         renew = Charge(parse("100", RUB), "prolong", date(2026, 5, 1), period=12, itemtype="vds")
@@ -350,8 +326,8 @@ def web(tmp_path_factory):
 
 
 def test_desktop_shows_the_clients_money_and_who_it_is_over_http(web):
-    rub = created(web, "subaccount.edit", f"plid={web.alice}", "creditlimit=100")
-    usd = created(web, "subaccount.edit", f"plid={web.alice}", "subaccount_currency=USD")
+    rub = web.create("subaccount.edit", f"plid={web.alice}", "creditlimit=100")
+    usd = web.create("subaccount.edit", f"plid={web.alice}", "subaccount_currency=USD")
     db = connect(web.db)
     try:
         from billmgr import ledger
@@ -374,11 +350,11 @@ def test_desktop_shows_the_clients_money_and_who_it_is_over_http(web):
 
 def test_a_merged_clients_rules_move_to_the_target(panel):
     source, target = panel.new_account("merged@example.com"), panel.new_account("keeper@example.com")
-    discount = created(panel, "account.discount.edit", f"plid={source}", "percentage=8")
-    taxrule = created(panel, "account.taxrule.edit", f"plid={source}", "taxrate=7")
-    rate = created(panel, "account.currencyrate.edit", f"plid={source}", "currency_base=EUR", "currency_relate=RUB",
+    discount = panel.create("account.discount.edit", f"plid={source}", "percentage=8")
+    taxrule = panel.create("account.taxrule.edit", f"plid={source}", "taxrate=7")
+    rate = panel.create("account.currencyrate.edit", f"plid={source}", "currency_base=EUR", "currency_relate=RUB",
                    "rate=100")
-    assert run(panel, "account.join", f"elid={source}", f"account={target}", "sok=ok").returncode == 0
-    assert [r["id"] for r in rows(panel, "account.discount", f"plid={target}")] == [str(discount)]
-    assert [r["id"] for r in rows(panel, "account.taxrule", f"plid={target}")] == [str(taxrule)]
-    assert [r["id"] for r in rows(panel, "account.currencyrate", f"plid={target}")] == [str(rate)]
+    assert panel.run("account.join", f"elid={source}", f"account={target}", "sok=ok").returncode == 0
+    assert [r["id"] for r in panel.rows("account.discount", f"plid={target}")] == [str(discount)]
+    assert [r["id"] for r in panel.rows("account.taxrule", f"plid={target}")] == [str(taxrule)]
+    assert [r["id"] for r in panel.rows("account.currencyrate", f"plid={target}")] == [str(rate)]

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 import pytest
 from test_clients import Inbox, eventually
 from test_http import ADMIN, Web
-from test_payments import error, ok, stored
 
 needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils' pdftotext")
 
@@ -31,18 +30,18 @@ def smtp():
 def panel(tmp_path_factory, smtp):
     d = Web(tmp_path_factory.mktemp("documents"),
             settings=f"SmtpServer 127.0.0.1:{smtp.port}\nMailFrom billing@example.com\n").start().populate()
-    d.method = int(ok(d, "paymethod.edit", "name=Wire", "commission=2.5", "sok=ok")["id"])
+    d.method = int(d.ok("paymethod.edit", "name=Wire", "commission=2.5", "sok=ok")["id"])
     # a client with a Cyrillic name who owed two expenses (one taxed 20%) that a payment then paid
     d.client = d.new_account("ivan@example.com", "name=Иван Петров <b>&", "realname=Иван Иванович Петров",
                              "country=643")
-    subaccount = int(ok(d, "subaccount.edit", f"plid={d.client}", "sok=ok")["id"])
-    ok(d, "subaccount.expense.edit", f"plid={d.client}", f"subaccount={subaccount}", "amount=30", "postpaid=on",
+    subaccount = int(d.ok("subaccount.edit", f"plid={d.client}", "sok=ok")["id"])
+    d.ok("subaccount.expense.edit", f"plid={d.client}", f"subaccount={subaccount}", "amount=30", "postpaid=on",
        "operation=prolong", "taxrate=20", "sok=ok")
-    ok(d, "subaccount.expense.edit", f"plid={d.client}", f"subaccount={subaccount}", "amount=12.5",
+    d.ok("subaccount.expense.edit", f"plid={d.client}", f"subaccount={subaccount}", "amount=12.5",
        "postpaid=on", "name=Hosting", "name_ru=Хостинг", "sok=ok")
-    d.payment = int(ok(d, "payment.add", f"plid={d.client}", f"paymethod={d.method}", "amount=100",
+    d.payment = int(d.ok("payment.add", f"plid={d.client}", f"paymethod={d.method}", "amount=100",
                        "number=INV-2026/7", "description=Top-up <script>", "sok=ok")["payment_id"])
-    ok(d, "payment.setpaid", f"elid={d.payment}")
+    d.ok("payment.setpaid", f"elid={d.payment}")
     yield d
     d.stop()
 
@@ -103,25 +102,25 @@ def test_pdf_over_http_is_the_file_itself_without_out(panel, tmp_path):
 
 @needs_pdftotext
 def test_send_mails_the_pdf_to_the_client(panel, smtp, tmp_path):
-    ok(panel, "payment.send", f"elid={panel.payment}")
+    panel.ok("payment.send", f"elid={panel.payment}")
     recipients, message = smtp.wait()[-1]
     assert recipients == ["ivan@example.com"] and message["Subject"] == "Payment INV-2026/7 from Default provider"
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_filename() == "payment-INV-2026_7.pdf"
     assert "INV-2026/7" in pdf_text(tmp_path, attachment.get_content())
-    assert eventually(lambda: stored(panel, "SELECT state FROM outbox WHERE kind = 'mail' ORDER BY id DESC")[0]
+    assert eventually(lambda: panel.stored("SELECT state FROM outbox WHERE kind = 'mail' ORDER BY id DESC")[0]
                       == ("done",))
-    assert ("document sent to ivan@example.com",) in stored(
-        panel, "SELECT description FROM payment_history WHERE payment = ?", panel.payment)
-    assert error(panel, "payment.send", "elid=999999") == ("missed", "Payment '999999' not found")
+    assert ("document sent to ivan@example.com",) in panel.stored(
+        "SELECT description FROM payment_history WHERE payment = ?", panel.payment)
+    assert panel.error("payment.send", "elid=999999") == ("missed", "Payment '999999' not found")
 
 
 def test_orderinfo_items_are_listed_edited_and_printed(panel):
     assert panel.call("payment.orderinfo", f"plid={panel.payment}", out="JSONdata").get("elem", []) == []
-    item = int(ok(panel, "payment.orderinfo.edit", f"plid={panel.payment}", "name=Хостинг на год", "cost=90",
+    item = int(panel.ok("payment.orderinfo.edit", f"plid={panel.payment}", "name=Хостинг на год", "cost=90",
                   "sok=ok")["id"])
-    ok(panel, "payment.orderinfo.edit", f"plid={panel.payment}", f"elid={item}", "name=Хостинг на 2026 год",
+    panel.ok("payment.orderinfo.edit", f"plid={panel.payment}", f"elid={item}", "name=Хостинг на 2026 год",
        "sok=ok")
     assert panel.call("payment.orderinfo", f"plid={panel.payment}", out="JSONdata")["elem"] == [
         {"id": str(item), "info": "Хостинг на 2026 год", "cost": "90.00 RUB"}]
@@ -129,21 +128,21 @@ def test_orderinfo_items_are_listed_edited_and_printed(panel):
     assert (view["name"], view["cost"]) == ("Хостинг на 2026 год", "90.00")
     _, _, page = file_reply(panel, "payment.print", f"elid={panel.payment}")
     assert "Хостинг на 2026 год" in page.decode() and "Top-up" not in page.decode()
-    assert error(panel, "payment.orderinfo.edit", f"plid={panel.payment}", "name=", "sok=ok") == (
+    assert panel.error("payment.orderinfo.edit", f"plid={panel.payment}", "name=", "sok=ok") == (
         "empty", "The field 'Description of the invoice item' is required")
-    assert error(panel, "payment.orderinfo.edit", f"plid={panel.payment}", "name=x", "cost=-1", "sok=ok")[0] == "value"
-    assert error(panel, "payment.orderinfo.edit", f"plid={panel.payment}", "elid=999999", "name=x",
+    assert panel.error("payment.orderinfo.edit", f"plid={panel.payment}", "name=x", "cost=-1", "sok=ok")[0] == "value"
+    assert panel.error("payment.orderinfo.edit", f"plid={panel.payment}", "elid=999999", "name=x",
                  "sok=ok")[0] == "missed"
-    assert error(panel, "payment.orderinfo", "plid=999999")[0] == "missed"
-    assert stored(panel, "SELECT count(*) FROM payment_item WHERE payment = ?", panel.payment) == [(1,)]
+    assert panel.error("payment.orderinfo", "plid=999999")[0] == "missed"
+    assert panel.stored("SELECT count(*) FROM payment_item WHERE payment = ?", panel.payment) == [(1,)]
 
 
 def test_ticket_about_a_payment_goes_to_its_client(panel, smtp):
     before = len(smtp.messages)
-    ticket = int(ok(panel, "ticket.write.payment", f"elid={panel.payment}", "subject=Ваш платёж",
+    ticket = int(panel.ok("ticket.write.payment", f"elid={panel.payment}", "subject=Ваш платёж",
                     "message=Please check it")["id"])
-    assert stored(panel, "SELECT account, subject FROM ticket WHERE id = ?", ticket) == [(panel.client, "Ваш платёж")]
+    assert panel.stored("SELECT account, subject FROM ticket WHERE id = ?", ticket) == [(panel.client, "Ваш платёж")]
     recipients, message = smtp.wait(before + 1)[-1]
     assert recipients == ["ivan@example.com"] and message["Subject"] == f"[Ticket #{ticket}] Ваш платёж"
-    assert error(panel, "ticket.write.payment", "elid=999999", "subject=x", "message=y")[0] == "missed"
-    assert error(panel, "ticket.write.payment", f"elid={panel.payment}", "message=y")[0] == "empty"
+    assert panel.error("ticket.write.payment", "elid=999999", "subject=x", "message=y")[0] == "missed"
+    assert panel.error("ticket.write.payment", f"elid={panel.payment}", "message=y")[0] == "empty"

@@ -8,28 +8,8 @@ import pytest
 from conftest import BILLMGRD, Daemon
 
 
-def run(daemon, func, *params):
-    return daemon.mgrctl("-m", "billmgr", func, *params)
-
-
-def ok(daemon, func, *params):
-    result = run(daemon, func, *params)
-    assert result.returncode == 0 and result.stdout.startswith("OK"), result.stdout + result.stderr
-    return dict(line.split("=", 1) for line in result.stdout.splitlines()[1:] if "=" in line)
-
-
-def error(daemon, func, *params, lang="en"):
-    doc = daemon.call(func, *params, f"lang={lang}")
-    return doc["error"]["$type"], doc["error"]["msg"]["$"]
-
-
-def stored(daemon, sql, *args):
-    with sqlite3.connect(daemon.db) as db:
-        return db.execute(sql, args).fetchall()
-
-
 def balance(daemon, subaccount):
-    return stored(daemon, "SELECT balance FROM subaccount WHERE id = ?", subaccount)[0][0]
+    return daemon.stored("SELECT balance FROM subaccount WHERE id = ?", subaccount)[0][0]
 
 
 def problems(daemon):
@@ -39,45 +19,45 @@ def problems(daemon):
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("payments")).start()
-    d.method = int(ok(d, "paymethod.edit", "name=Wire", "commission=2.5", "minamount=1", "maxamount=100000",
+    d.method = int(d.ok("paymethod.edit", "name=Wire", "commission=2.5", "minamount=1", "maxamount=100000",
                       "allowrefund=on", "sok=ok")["id"])
-    d.norefund = int(ok(d, "paymethod.edit", "name=Cash", "sok=ok")["id"])
+    d.norefund = int(d.ok("paymethod.edit", "name=Cash", "sok=ok")["id"])
     yield d
     d.stop()
 
 
 def client(panel, email):
     account = panel.new_account(email)
-    subaccount = int(ok(panel, "subaccount.edit", f"plid={account}", "sok=ok")["id"])
+    subaccount = int(panel.ok("subaccount.edit", f"plid={account}", "sok=ok")["id"])
     return account, subaccount
 
 
 def pay(panel, account, amount, method=None, setpaid=True):
-    payment = int(ok(panel, "payment.add", f"plid={account}", f"paymethod={method or panel.method}",
+    payment = int(panel.ok("payment.add", f"plid={account}", f"paymethod={method or panel.method}",
                      f"amount={amount}", "sok=yes")["payment_id"])
     if setpaid:
-        ok(panel, "payment.setpaid", f"elid={payment}")
+        panel.ok("payment.setpaid", f"elid={payment}")
     return payment
 
 
 def charge(panel, account, subaccount, amount, *params):
-    return int(ok(panel, "subaccount.expense.edit", f"plid={account}", f"subaccount={subaccount}",
+    return int(panel.ok("subaccount.expense.edit", f"plid={account}", f"subaccount={subaccount}",
                   f"amount={amount}", "sok=ok", *params)["id"])
 
 
 def test_payment_add_takes_commission_and_credits_once(panel):
     account, subaccount = client(panel, "pay@example.com")
     payment = pay(panel, account, "100.00", setpaid=False)
-    row = stored(panel, "SELECT status, subaccountamount, paymethodamount, commissionamount, usedamount, number "
+    row = panel.stored("SELECT status, subaccountamount, paymethodamount, commissionamount, usedamount, number "
                  "FROM payment WHERE id = ?", payment)[0]
     assert row == (1, 9750, 10000, 250, 0, str(payment))
-    ok(panel, "payment.setpaid", f"elid={payment}", "info=gw", "externalid=X-1")
+    panel.ok("payment.setpaid", f"elid={payment}", "info=gw", "externalid=X-1")
     assert balance(panel, subaccount) == 9750
-    assert error(panel, "payment.setpaid", f"elid={payment}")[0] == "value"
-    assert error(panel, "payment.setpaid", f"elid={payment}", lang="ru")[1].startswith("Платёж")
+    assert panel.error("payment.setpaid", f"elid={payment}")[0] == "value"
+    assert panel.error("payment.setpaid", f"elid={payment}", lang="ru")[1].startswith("Платёж")
     assert balance(panel, subaccount) == 9750
-    assert stored(panel, "SELECT count(*) FROM journal WHERE kind = 'payment' AND ref_id = ?", payment) == [(1,)]
-    assert stored(panel, "SELECT status, info, externalid FROM payment WHERE id = ?", payment) == [(4, "gw", "X-1")]
+    assert panel.stored("SELECT count(*) FROM journal WHERE kind = 'payment' AND ref_id = ?", payment) == [(1,)]
+    assert panel.stored("SELECT status, info, externalid FROM payment WHERE id = ?", payment) == [(4, "gw", "X-1")]
     history = panel.call("payment.history", f"elid={payment}", out="JSONdata")["elem"]
     assert [h["desc"] for h in history][-1].startswith("status: 1 -> 4")
     listed = panel.call("account.payment", f"plid={account}", out="JSONdata")["elem"]
@@ -95,33 +75,33 @@ def test_the_journal_refuses_a_second_credit_even_past_the_code(panel):
 
 def test_limits_and_bad_input_are_clear_errors(panel):
     account, _ = client(panel, "limits@example.com")
-    assert error(panel, "payment.add", f"plid={account}", f"paymethod={panel.method}", "amount=0.5", "sok=ok") == (
+    assert panel.error("payment.add", f"plid={account}", f"paymethod={panel.method}", "amount=0.5", "sok=ok") == (
         "value", "The amount is outside the payment method's limits: 1.00 - 100000.00")
-    assert error(panel, "payment.add", f"plid={account}", f"paymethod={panel.method}", "amount=abc", "sok=ok",
+    assert panel.error("payment.add", f"plid={account}", f"paymethod={panel.method}", "amount=abc", "sok=ok",
                  lang="ru")[0] == "value"
-    assert error(panel, "payment.add", f"plid={account}", "paymethod=999", "amount=5", "sok=ok")[0] == "missed"
-    assert error(panel, "payment.setpaid", "elid=999999")[0] == "missed"
-    assert stored(panel, "SELECT count(*) FROM payment WHERE account = ?", account) == [(0,)]
+    assert panel.error("payment.add", f"plid={account}", "paymethod=999", "amount=5", "sok=ok")[0] == "missed"
+    assert panel.error("payment.setpaid", "elid=999999")[0] == "missed"
+    assert panel.stored("SELECT count(*) FROM payment WHERE account = ?", account) == [(0,)]
 
 
 def test_expenses_debit_and_are_paid_oldest_first(panel):
     account, subaccount = client(panel, "exp@example.com")
-    assert error(panel, "subaccount.expense.edit", f"plid={account}", f"subaccount={subaccount}", "amount=10",
+    assert panel.error("subaccount.expense.edit", f"plid={account}", f"subaccount={subaccount}", "amount=10",
                  "sok=ok") == ("balance", "Insufficient funds: 0.00 RUB available")
-    assert stored(panel, "SELECT count(*) FROM expense WHERE account = ?", account) == [(0,)]
+    assert panel.stored("SELECT count(*) FROM expense WHERE account = ?", account) == [(0,)]
     first = charge(panel, account, subaccount, "30", "postpaid=on", "operation=prolong", "taxrate=20")
     second = charge(panel, account, subaccount, "50", "postpaid=on", "item=77", "name=Hosting", "name_ru=Хостинг")
     assert balance(panel, subaccount) == -8000
-    assert stored(panel, "SELECT name, name_ru, taxamount, notpayd, item FROM expense WHERE id IN (?, ?) ORDER BY id",
+    assert panel.stored("SELECT name, name_ru, taxamount, notpayd, item FROM expense WHERE id IN (?, ?) ORDER BY id",
                   first, second) == [("Service renewal", "Продление услуги", 500, 3000, None),
                                      ("Hosting", "Хостинг", 0, 5000, 77)]
     payment = pay(panel, account, "40", method=panel.norefund)
-    assert stored(panel, "SELECT expense, amount FROM payment_expense WHERE payment = ? ORDER BY expense",
+    assert panel.stored("SELECT expense, amount FROM payment_expense WHERE payment = ? ORDER BY expense",
                   payment) == [(first, 3000), (second, 1000)]
-    assert stored(panel, "SELECT notpayd FROM expense WHERE id IN (?, ?) ORDER BY id", first, second) == [(0,), (4000,)]
+    assert panel.stored("SELECT notpayd FROM expense WHERE id IN (?, ?) ORDER BY id", first, second) == [(0,), (4000,)]
     later = pay(panel, account, "100", method=panel.norefund)
     third = charge(panel, account, subaccount, "15")
-    assert stored(panel, "SELECT payment, amount FROM payment_expense WHERE expense = ?", third) == [(later, 1500)]
+    assert panel.stored("SELECT payment, amount FROM payment_expense WHERE expense = ?", third) == [(later, 1500)]
     listed = panel.call("subaccount.expense", f"plid={account}", out="JSONdata")["elem"]
     assert [(e["id"], e["amount"], e["notpayd"], e.get("payments", "")) for e in listed] == [
         (str(first), "30.00", "0.00", str(payment)), (str(second), "50.00", "0.00", f"{payment}, {later}"),
@@ -131,7 +111,7 @@ def test_expenses_debit_and_are_paid_oldest_first(panel):
 
 def test_the_seed_example_request_works_as_written(panel):
     account, subaccount = client(panel, "seed@example.com")
-    result = run(panel, "subaccount.expense.edit", "amount=12.34", "item=5", "name=Name", "name_ru=Имя",
+    result = panel.run("subaccount.expense.edit", "amount=12.34", "item=5", "name=Name", "name_ru=Имя",
                  "operation=prolong", f"plid={account}", "postpaid=on", "sok=ok", f"subaccount={subaccount}")
     assert result.returncode == 0 and result.stdout.startswith("OK"), result.stdout
     assert balance(panel, subaccount) == -1234
@@ -141,10 +121,10 @@ def test_deleting_an_expense_gives_money_back_to_balance_and_payment(panel):
     account, subaccount = client(panel, "undo@example.com")
     payment = pay(panel, account, "50", method=panel.norefund)
     expense = charge(panel, account, subaccount, "20")
-    ok(panel, "subaccount.expense.delete", f"elid={expense}")
+    panel.ok("subaccount.expense.delete", f"elid={expense}")
     assert balance(panel, subaccount) == 5000
-    assert stored(panel, "SELECT usedamount FROM payment WHERE id = ?", payment) == [(0,)]
-    assert stored(panel, "SELECT amount, kind, ref_kind, ref_id FROM journal WHERE subaccount = ? ORDER BY id",
+    assert panel.stored("SELECT usedamount FROM payment WHERE id = ?", payment) == [(0,)]
+    assert panel.stored("SELECT amount, kind, ref_kind, ref_id FROM journal WHERE subaccount = ? ORDER BY id",
                   subaccount) == [(5000, "payment", "payment", payment), (-2000, "expense", "expense", expense),
                                   (2000, "expense", "expense", expense)]
     assert problems(panel) == []
@@ -154,47 +134,47 @@ def test_refund_within_what_is_left(panel):
     account, subaccount = client(panel, "refund@example.com")
     payment = pay(panel, account, "100")        # 97.50 credited
     charge(panel, account, subaccount, "40")
-    assert error(panel, "payment.refund", f"elid={payment}", "amount=60", "sok=ok") == (
+    assert panel.error("payment.refund", f"elid={payment}", "amount=60", "sok=ok") == (
         "value", "The refund 60.00 RUB is more than the payment's refundable amount")
-    refund = int(ok(panel, "payment.refund", f"elid={payment}", "amount=57.50", "description=asked", "sok=ok")["id"])
+    refund = int(panel.ok("payment.refund", f"elid={payment}", "amount=57.50", "description=asked", "sok=ok")["id"])
     assert balance(panel, subaccount) == 0
-    assert stored(panel, "SELECT status, subaccountamount, refund_of FROM payment WHERE id = ?", refund) == [
+    assert panel.stored("SELECT status, subaccountamount, refund_of FROM payment WHERE id = ?", refund) == [
         (6, -5750, payment)]
-    assert stored(panel, "SELECT status FROM payment WHERE id = ?", payment) == [(4,)]
-    assert error(panel, "payment.refund", f"elid={payment}", "amount=0.01", "sok=ok")[0] == "value"
+    assert panel.stored("SELECT status FROM payment WHERE id = ?", payment) == [(4,)]
+    assert panel.error("payment.refund", f"elid={payment}", "amount=0.01", "sok=ok")[0] == "value"
     cash = pay(panel, account, "5", method=panel.norefund)
-    assert error(panel, "payment.refund", f"elid={cash}", "amount=1", "sok=ok", lang="ru")[1].startswith("Платёж")
+    assert panel.error("payment.refund", f"elid={cash}", "amount=1", "sok=ok", lang="ru")[1].startswith("Платёж")
     assert problems(panel) == []
 
 
 def test_gateway_moves_and_the_transition_table(panel):
     account, subaccount = client(panel, "gate@example.com")
     payment = pay(panel, account, "10", setpaid=False)
-    ok(panel, "payment.setinpay", f"elid={payment}", "externalid=T-9")
-    ok(panel, "payment.setnopay", f"elid={payment}", "info=expired")
-    ok(panel, "payment.setfraud", f"elid={payment}")
-    assert error(panel, "payment.setpaid", f"elid={payment}")[0] == "value"
-    assert error(panel, "payment.setinpay", f"elid={payment}")[0] == "value"
-    ok(panel, "payment.setcanceled", f"elid={payment}")
-    assert stored(panel, "SELECT status, externalid, info FROM payment WHERE id = ?", payment) == [
+    panel.ok("payment.setinpay", f"elid={payment}", "externalid=T-9")
+    panel.ok("payment.setnopay", f"elid={payment}", "info=expired")
+    panel.ok("payment.setfraud", f"elid={payment}")
+    assert panel.error("payment.setpaid", f"elid={payment}")[0] == "value"
+    assert panel.error("payment.setinpay", f"elid={payment}")[0] == "value"
+    panel.ok("payment.setcanceled", f"elid={payment}")
+    assert panel.stored("SELECT status, externalid, info FROM payment WHERE id = ?", payment) == [
         (9, "T-9", "expired")]
     assert [h["desc"] for h in panel.call("payment.history", f"elid={payment}", out="JSONdata")["elem"]][1:] == [
         "status: 1 -> 2; externalid: T-9", "status: 2 -> 1; info: expired", "status: 1 -> 7", "status: 7 -> 9"]
     assert balance(panel, subaccount) == 0
-    ok(panel, "payment.delete", f"elid={payment}")
-    assert stored(panel, "SELECT count(*) FROM payment WHERE id = ?", payment) == [(0,)]
+    panel.ok("payment.delete", f"elid={payment}")
+    assert panel.stored("SELECT count(*) FROM payment WHERE id = ?", payment) == [(0,)]
     paid = pay(panel, account, "10")
-    assert error(panel, "payment.delete", f"elid={paid}")[0] == "value"
+    assert panel.error("payment.delete", f"elid={paid}")[0] == "value"
 
 
 def test_payment_info_has_the_shape_gateway_scripts_read(panel):
-    ok(panel, "paymethod.edit", f"elid={panel.method}", "module=pmtest", "sok=ok")
+    panel.ok("paymethod.edit", f"elid={panel.method}", "module=pmtest", "sok=ok")
     with sqlite3.connect(panel.db) as db:
         db.execute("INSERT INTO paymethod_param (paymethod, name, value, private) VALUES (?, 'secret', 's3', 1)",
                    (panel.method,))
     account, _ = client(panel, "info@example.com")
     payment = pay(panel, account, "20", setpaid=False)
-    xml = run(panel, "-o", "xml", "payment.info", f"elid={payment}").stdout
+    xml = panel.run("-o", "xml", "payment.info", f"elid={payment}").stdout
     from lxml import etree
     doc = etree.fromstring(xml.encode())
     assert [e.text for e in doc.findall("paymethod")][0] == str(panel.method)
@@ -209,16 +189,16 @@ def test_payment_info_has_the_shape_gateway_scripts_read(panel):
 
 def test_edit_view_modify_and_status_through_the_table(panel):
     account, subaccount = client(panel, "edit@example.com")
-    created = ok(panel, "payment.edit", f"plid={account}", f"paymethod={panel.norefund}", "paymethodamount=15",
+    created = panel.ok("payment.edit", f"plid={account}", f"paymethod={panel.norefund}", "paymethodamount=15",
                  "description=by hand", "sok=ok")
     payment = int(created["id"])
     shown = panel.call("payment.edit", f"elid={payment}")
     assert (shown["subaccountamount"]["$"], shown["status"]["$"], shown["description"]["$"]) == (
         "15.00", "1", "by hand")
-    ok(panel, "payment.edit", f"elid={payment}", "subaccountamount=16", "note=n", "status=4", "sok=ok")
+    panel.ok("payment.edit", f"elid={payment}", "subaccountamount=16", "note=n", "status=4", "sok=ok")
     assert balance(panel, subaccount) == 1600
-    assert error(panel, "payment.edit", f"elid={payment}", "subaccountamount=17", "sok=ok")[0] == "value"
-    assert error(panel, "payment.edit", f"elid={payment}", "status=6", "sok=ok", lang="ru")[0] == "value"
+    assert panel.error("payment.edit", f"elid={payment}", "subaccountamount=17", "sok=ok")[0] == "value"
+    assert panel.error("payment.edit", f"elid={payment}", "status=6", "sok=ok", lang="ru")[0] == "value"
     assert problems(panel) == []
 
 
@@ -228,24 +208,24 @@ def test_payment_expense_distribution_by_hand(panel):
     payment = pay(panel, account, "10", method=panel.norefund)      # pays 10 of the 30
     assert panel.call("payment.expense", f"plid={payment}", out="JSONdata")["elem"] == [
         {"expense": str(expense), "expense_locale_name": "Charge", "amount_iso": "10.00 RUB"}]
-    ok(panel, "payment.expense.delete", f"plid={payment}", f"elid={expense}")
-    assert stored(panel, "SELECT notpayd FROM expense WHERE id = ?", expense) == [(3000,)]
-    ok(panel, "payment.expense.edit", f"plid={payment}", f"expense={expense}", "amount=4", "sok=ok")
-    assert error(panel, "payment.expense.edit", f"plid={payment}", f"elid={expense}", "amount=11", "sok=ok")[0] == (
+    panel.ok("payment.expense.delete", f"plid={payment}", f"elid={expense}")
+    assert panel.stored("SELECT notpayd FROM expense WHERE id = ?", expense) == [(3000,)]
+    panel.ok("payment.expense.edit", f"plid={payment}", f"expense={expense}", "amount=4", "sok=ok")
+    assert panel.error("payment.expense.edit", f"plid={payment}", f"elid={expense}", "amount=11", "sok=ok")[0] == (
         "value")
-    assert stored(panel, "SELECT usedamount FROM payment WHERE id = ?", payment) == [(400,)]
+    assert panel.stored("SELECT usedamount FROM payment WHERE id = ?", payment) == [(400,)]
     assert problems(panel) == []
 
 
 def test_check_names_a_broken_payment_and_expense(tmp_path):
     d = Daemon(tmp_path).start()
     try:
-        method = ok(d, "paymethod.edit", "name=W", "sok=ok")["id"]
+        method = d.ok("paymethod.edit", "name=W", "sok=ok")["id"]
         account, subaccount = d.new_account("c@example.com"), None
-        subaccount = ok(d, "subaccount.edit", f"plid={account}", "sok=ok")["id"]
-        payment = ok(d, "payment.add", f"plid={account}", f"paymethod={method}", "amount=5", "sok=ok")["payment_id"]
-        ok(d, "payment.setpaid", f"elid={payment}")
-        expense = ok(d, "subaccount.expense.edit", f"plid={account}", f"subaccount={subaccount}", "amount=2",
+        subaccount = d.ok("subaccount.edit", f"plid={account}", "sok=ok")["id"]
+        payment = d.ok("payment.add", f"plid={account}", f"paymethod={method}", "amount=5", "sok=ok")["payment_id"]
+        d.ok("payment.setpaid", f"elid={payment}")
+        expense = d.ok("subaccount.expense.edit", f"plid={account}", f"subaccount={subaccount}", "amount=2",
                      "sok=ok")["id"]
     finally:
         d.stop()

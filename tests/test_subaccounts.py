@@ -32,11 +32,6 @@ def journal(daemon, subaccount_id):
                           "ORDER BY id", (subaccount_id,)).fetchall()
 
 
-def stored(daemon, sql, *args):
-    with sqlite3.connect(daemon.db) as db:
-        return db.execute(sql, args).fetchall()
-
-
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("subaccounts")).start()
@@ -91,7 +86,7 @@ def test_bad_values_are_refused_and_nothing_is_written(panel, params, error):
     client = panel.new_account(f"bad-{abs(hash(error + params[0]))}@example.com")
     result = panel.run("subaccount.edit", f"plid={client}", *params, "sok=ok")
     assert result.returncode == 1 and error in result.stderr
-    assert stored(panel, "SELECT count(*) FROM subaccount WHERE account = ?", client) == [(0,)]
+    assert panel.stored("SELECT count(*) FROM subaccount WHERE account = ?", client) == [(0,)]
 
 
 def test_provider_and_currency_of_an_existing_subaccount_never_change(panel):
