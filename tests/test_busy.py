@@ -7,7 +7,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import Daemon
+from conftest import Daemon, eventually
 from test_plugins import mgr, plugged
 
 BUSY = "ERROR busy(database): The panel is busy with other changes; nothing was changed, try again"
@@ -44,6 +44,37 @@ def test_a_write_lock_held_by_another_process_is_busy_then_the_retry_works(d):
     assert accounts(d) == ["later@example.com"]
     log = d.log.read_text()
     assert "WARNING billmgr.request: root account.edit" in log and "-> busy" in log and "Traceback" not in log
+
+
+def test_a_daemon_started_while_another_process_writes_comes_up_and_catches_up(d):
+    """Once the schema is in place, a start needs no write: the task worker recovers when it gets its turn."""
+    d.stop()
+    holder = sqlite3.connect(d.db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        d.start()
+        assert mgr(d, "account").returncode == 0
+        assert d.process.poll() is None
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert mgr(d, "account.edit", "email=after@example.com", "sok=ok").returncode == 0
+    assert accounts(d) == ["after@example.com"]
+    assert "cannot run" not in d.log.read_text()
+
+
+def test_a_task_left_half_sent_by_a_stopped_daemon_is_tried_again(d):
+    d.stop()
+    with sqlite3.connect(d.db) as db:
+        db.execute("INSERT INTO outbox (created, kind, payload, state, attempts, next_try) VALUES "
+                   "('2026-01-01 00:00:00', 'mail', '{\"to\": \"a@example.com\", \"subject\": \"s\", "
+                   "\"body\": \"b\"}', 'sending', 0, '2026-01-01 00:00:00')")
+    d.start()
+
+    def tried():
+        with sqlite3.connect(d.db) as db:
+            return db.execute("SELECT state, last_error FROM outbox WHERE attempts = 1").fetchone()
+    assert eventually(tried) == ("pending", "no SmtpServer is configured")
 
 
 HOLDER = """

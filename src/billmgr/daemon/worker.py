@@ -80,13 +80,12 @@ class TaskWorker:
         self.clock = clock
         self.snapshot = snapshot      # () -> the current Snapshot; each round takes one
         self._next_purge = None
+        self._recovered = False     # tasks a stopped daemon left half-sent are pending again
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="billmgr-tasks", daemon=True)
 
     def start(self):
-        with self.store.transaction(write=True) as db:
-            outbox.recover(db)
         self._thread.start()
 
     def poke(self):
@@ -117,6 +116,9 @@ class TaskWorker:
                 log.info("removed %d tasks finished over %d days ago", removed, config.outbox_retention)
             self._next_purge = self.clock.now() + PURGE_EVERY
         with self.store.transaction(write=True) as db:
+            if not self._recovered:   # in the first round, which retries while another process holds the lock
+                outbox.recover(db)
+                self._recovered = True
             tasks = outbox.claim(db, self.clock)
         for task_id, kind, payload in tasks:
             started = time.perf_counter()
