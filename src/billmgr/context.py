@@ -2,7 +2,8 @@
 
 History, mail, the ledger and the outbox need a database transaction, the
 clock, who acts (name and address), what they are doing and in which
-language.  A handler gets one from its request (``Request.context``); the
+language; mail also needs the configuration and the message catalogues of
+the snapshot the caller runs with.  A handler gets one from its request (``Request.context``); the
 nightly run or a module callback builds its own, so every caller shares
 the same helpers unchanged.
 """
@@ -18,8 +19,11 @@ class Context:
     address: str = "local"
     lang: str = "en"
     action: str = ""     # what is being done: the function or job step
+    config: object = None     # of the caller's snapshot
+    registry: object = None
 
     @classmethod
     def of(cls, req):
-        """The context of a request: its transaction, clock, caller and function."""
-        return cls(req.db, req.clock, req.caller.name or "-", req.caller.address, req.lang, req.spec.name)
+        """The context of a request: its transaction, clock, caller, function and snapshot."""
+        return cls(req.db, req.clock, req.caller.name or "-", req.caller.address, req.lang, req.spec.name,
+                   req.config, req.registry)

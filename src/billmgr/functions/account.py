@@ -180,7 +180,7 @@ def account_edit(req):
         return Doc.success()
     account_id, user_id = create_account(req, values, checked_password(req, values["email"]))
     if req.params.get("notify") == "on":
-        mail.queue_registration(req, user_id, values["email"], req.params.get("recovery") == "on")
+        mail.queue_registration(req.context, user_id, values["email"], req.params.get("recovery") == "on")
     return Doc.success(id=account_id)
 
 

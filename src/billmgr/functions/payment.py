@@ -383,8 +383,8 @@ def payment_send(req):
         document = invoice.content(req.db, req.registry, req.lang, payment)
         email = req.db.execute("SELECT email FROM account WHERE id = ?", (payment["account"],)).fetchone()[0]
         pdf = Attachment("application/pdf", document.filename("pdf"), invoice.to_pdf(document, req.clock.now()))
-        mail.queue(req, email, "payment", attachments=(pdf,), number=document.number, total=document.total,
-                   provider=document.provider)
+        mail.queue(req.context, email, "payment", attachments=(pdf,), number=document.number,
+                   total=document.total, provider=document.provider)
         payments.note(req.context, payment["id"], f"document sent to {email}")
 
 

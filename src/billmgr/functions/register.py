@@ -69,7 +69,7 @@ def register(req):
     account_id, user_id = create_account(req, values, password)
     req.db.executemany("INSERT INTO account_offer (account, offer, accepted) VALUES (?, ?, ?)",
                        [(account_id, offer, req.clock.stamp()) for offer in offers])
-    mail.queue_registration(req, user_id, email, req.params.get("recovery") == "on")
+    mail.queue_registration(req.context, user_id, email, req.params.get("recovery") == "on")
     return Doc.success(id=account_id)
 
 

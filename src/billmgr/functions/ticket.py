@@ -39,7 +39,8 @@ def _open(req, account_id, about=""):
                                (account_id, subject, now, now)).lastrowid
     _write(req, ticket_id, req.params.get("message"), ANSWERED)
     email = req.db.execute("SELECT email FROM account WHERE id = ?", (account_id,)).fetchone()[0]
-    mail.queue(req, email, "ticket", subject=subject, message=req.params.get("message"), ticket=ticket_id)
+    mail.queue(req.context, email, "ticket", subject=subject, message=req.params.get("message"),
+               ticket=ticket_id)
     history.record(req.context, account_id, f"ticket #{ticket_id} opened{about}: {subject}")
     return Doc.success(id=ticket_id)
 
