@@ -136,20 +136,23 @@ def _in_networks(address, nets):
 
 
 _LOGIN = f"SELECT {', '.join(Login._fields)} FROM user WHERE enabled = 1 AND "
-_FIND_LOGIN = _LOGIN + "name = ? COLLATE NOCASE"
 _LOGIN_BY_ID = _LOGIN + "id = ?"
 
 
-def find_login(db, name):
-    row = db.execute(_FIND_LOGIN, (name,)).fetchone()
+def _find_login_sql(dialect):
+    return _LOGIN + f"{dialect.nocase('name')} = {dialect.nocase('?')}"
+
+
+def find_login(db, name, dialect):
+    row = db.execute(_find_login_sql(dialect), (name,)).fetchone()
     return row and Login(*row)
 
 
-def switch_user(caller, name, db):
+def switch_user(caller, name, db, dialect):
     """The caller that ``su=name`` makes of ``caller``: only staff with full access may switch."""
     if not caller.full_access:
         raise errors.access("su")
-    login = find_login(db, name)
+    login = find_login(db, name, dialect)
     if login is None:
         raise errors.missed("user", name)
     return login.caller(caller.address, db)
@@ -223,7 +226,7 @@ class Authenticator:
         wrong password (see verify_password).
         """
         token = self._token(name, password)
-        row = self.store.read_one(_FIND_LOGIN, (name,))
+        row = self.store.read_one(_find_login_sql(self.store.dialect), (name,))
         login = row and Login(*row)
         cached = self._verified.get(token)
         if login and cached and cached[0] == login.passwd and cached[1] > time.monotonic():

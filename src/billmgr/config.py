@@ -24,7 +24,8 @@ _INSIDE_DATA = {"db": "billmgr.db", "socket": "billmgr.sock", "log": "billmgr.lo
 _FIELDS = ("source",) + PATHS + (
     "http_listen", "restrict_authinfo", "restrict_authinfo_range", "trusted_proxy",
     "smtp_server", "mail_from", "local_admins", "log_level", "test_clock", "require_conditions_agree",
-    "sms_gateway", "public_url", "http_timeout", "writer_wait", "outbox_retention")
+    "sms_gateway", "public_url", "http_timeout", "writer_wait", "outbox_retention",
+    "db_host", "db_port", "db_name", "db_user", "db_password")
 
 
 class ConfigError(Exception):
@@ -55,13 +56,19 @@ class Config(namedtuple("Config", _FIELDS)):
                         trusted_proxy=(), smtp_server=None, mail_from=None, local_admins=(),
                         log_level="info", test_clock=False, require_conditions_agree=False,
                         sms_gateway=None, public_url="https://localhost:1500/billmgr", http_timeout=30,
-                        writer_wait=10, outbox_retention=30)
+                        writer_wait=10, outbox_retention=30, db_host=None, db_port=None, db_name=None,
+                        db_user=None, db_password=None)
         settings.update(values)
         settings.setdefault("certificate", None)
         settings.setdefault("key", None)
         if bool(settings["certificate"]) != bool(settings["key"]):
             raise ConfigError(f"{source or '<config>'}: HTTPS needs both 'path certificate' and 'path key'")
         return cls(source=source, data=data, **settings)
+
+    @property
+    def postgresql(self):
+        """Whether the DB* settings name a PostgreSQL database (else the SQLite file ``path db``)."""
+        return bool(self.db_name or self.db_host)
 
     def settings(self):
         """(name, value) of every setting in force, named as billmgr.conf writes it.
@@ -110,6 +117,12 @@ def _seconds(text):
     return int(text)
 
 
+def _port(text):
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError("expected a TCP port, 1 to 65535")
+    return int(text)
+
+
 def _days(text):
     if not text.isdigit() or not 0 < int(text) <= 3650:
         raise ValueError("expected whole days, 1 to 3650")
@@ -148,6 +161,12 @@ SETTINGS = {
     "WriterWait": ("writer_wait", _seconds, False),
     "PublicUrl": ("public_url", _url, False),
     "OutboxRetention": ("outbox_retention", _days, False),
+    # BILLmanager's names for its database; DBHost may be a directory of a Unix socket
+    "DBHost": ("db_host", str, False),
+    "DBPort": ("db_port", _port, False),
+    "DBName": ("db_name", str, False),
+    "DBUser": ("db_user", str, False),
+    "DBPassword": ("db_password", str, False),
 }
 
 

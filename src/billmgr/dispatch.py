@@ -254,7 +254,7 @@ class Dispatcher:
         caller = self.auth.caller(params, default, config)
         if params.get("su"):
             with self.store.transaction() as db:
-                caller = switch_user(caller, params.get("su"), db)
+                caller = switch_user(caller, params.get("su"), db, self.store.dialect)
         return caller
 
     def _admit(self, snapshot, spec, func, params, caller):

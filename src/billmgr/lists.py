@@ -55,24 +55,28 @@ BATCH = 1000      # rows per step of a streamed list
 
 @dataclass(frozen=True)
 class Filter:
-    sql: str                           # a predicate with one "?"
+    sql: str | None                    # a predicate with one "?"
     value: object = staticmethod(str)  # turns the parameter into the bound value
     substring: str | None = None       # the column a "contains" filter searches, for the substring index
+    like: str | None = None            # instead of ``sql``: the expression a case-insensitive LIKE tests
+
+    def clause(self, dialect):
+        return dialect.like(self.like) if self.like else self.sql
 
 
-def _like(text):
+def like_literal(text):
     """``text`` as a LIKE pattern that matches it literally."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def contains(expr):
     """A case-insensitive substring filter on ``expr`` (served by a substring index where there is one)."""
-    return Filter(f"{expr} LIKE ? ESCAPE '\\'", lambda text: f"%{_like(text)}%", expr)
+    return Filter(None, lambda text: f"%{like_literal(text)}%", expr, like=expr)
 
 
 def matches(expr):
     """A case-insensitive whole-value filter on ``expr`` in which ``*`` stands for any text."""
-    return Filter(f"{expr} LIKE ? ESCAPE '\\'", lambda text: _like(text).replace("*", "%"))
+    return Filter(None, lambda text: like_literal(text).replace("*", "%"), like=expr)
 
 
 def equals(expr):
@@ -106,8 +110,8 @@ def _order(req, columns, key):
     direction = (req.params.get("p_order") or "asc").lower()
     if direction not in ("asc", "desc"):
         raise errors.value("p_order", direction)
-    collate = " COLLATE NOCASE" if column.sort == "alpha" else ""
-    terms = ((columns[name] + collate, False), (terms[-1][0], False))
+    expr = req.store.dialect.nocase(columns[name]) if column.sort == "alpha" else columns[name]
+    terms = ((expr, False), (terms[-1][0], False))
     return _reversed(terms) if direction == "desc" else terms
 
 
@@ -140,7 +144,8 @@ def save_filter(db, user, func, values):
     """Keep ``values`` ((name, value) pairs, checked) as ``user``'s filter of list ``func``; none clears it."""
     values = [(name, value) for name, value in values if value]
     if values:
-        db.execute("INSERT OR REPLACE INTO list_filter (user, func, params) VALUES (?, ?, ?)",
+        db.execute("INSERT INTO list_filter (user, func, params) VALUES (?, ?, ?) "
+                   "ON CONFLICT (user, func) DO UPDATE SET params = excluded.params",
                    (user, func, json.dumps(values)))
     else:
         db.execute("DELETE FROM list_filter WHERE user = ? AND func = ?", (user, func))
@@ -168,7 +173,7 @@ def _filters(req, source, filters):
         if not value:
             continue
         flt = filters[field.name]
-        clauses.append(flt.sql)
+        clauses.append(flt.clause(req.store.dialect))
         bound.append(flt.value(value))
         column = flt.substring and flt.substring.removeprefix(alias + ".")
         narrowed = column and column != flt.substring and req.store.search.narrow(req.db, table, alias, column, value)
@@ -196,7 +201,7 @@ def sql_list(req, source, columns, key, filters=None, where=(), args=(), labels=
     def rows_sql(order):
         # One statement, one step: the rows come back as a single JSON array,
         # so the GIL is released once per list rather than once per row.
-        return f"SELECT json_group_array(json_array({cells})) FROM ({page_sql(order)})"
+        return req.store.dialect.json_rows(cells, page_sql(order))
 
     count_sql = f"SELECT count(*) FROM {source}{where_sql}"
     per_page = int(req.params.get("p_cnt") or 0)
@@ -213,7 +218,7 @@ def sql_list(req, source, columns, key, filters=None, where=(), args=(), labels=
     listing = {"columns": names, "total": total, "page": page, "per_page": per_page or max(total, 1),
                "labels": labels}
     if count > BATCH:
-        return Doc.listing(rows=[], more=_batches(req.db, f"SELECT {cells} FROM ({page_sql(order)})",
+        return Doc.listing(rows=[], more=_batches(req.db, f"SELECT {cells} FROM ({page_sql(order)}) AS page",
                                                   bound + [count, offset]), **listing)
     if rows is None and count:
         if offset + count / 2 > total / 2:     # nearer the end: read from there, the mirrored offset

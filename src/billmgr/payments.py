@@ -103,9 +103,10 @@ def refund(ctx, payment, amount, description=""):
     stamp = ctx.clock.stamp()
     refund_id = ctx.db.execute(
         "INSERT INTO payment (status, account, subaccount, paymethod, subaccountamount, paymethodamount, "
-        "randomnumber, description, createdate, paydate, refund_of) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)",
+        "randomnumber, description, createdate, paydate, refund_of) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?) "
+        "RETURNING id",
         (REFUNDED, account, subaccount, paymethod, -amount.minor, -method_amount, description, stamp, stamp,
-         payment)).lastrowid
+         payment)).fetchone()[0]
     ctx.db.execute("UPDATE payment SET number = ? WHERE id = ?", (str(refund_id), refund_id))
     ledger.withdraw(ctx, subaccount, amount, "refund", ("payment", refund_id), description)
     note(ctx, refund_id, f"refund of payment #{payment}: {show_iso(amount)}")

@@ -64,8 +64,9 @@ def drop_expired(db, clock):
 def new_key(db, clock, user_id, purpose, key=None, lifetime=KEY_LIFETIME):
     """A one-use key for ``purpose`` (login, recovery); returns the key."""
     key = key or secrets.token_urlsafe(24)
-    db.execute("INSERT OR REPLACE INTO login_key (key_hash, user, purpose, expires) VALUES (?, ?, ?, ?)",
-               (digest(key), user_id, purpose, _stamp(clock.now() + lifetime)))
+    db.execute("INSERT INTO login_key (key_hash, user, purpose, expires) VALUES (?, ?, ?, ?) "
+               "ON CONFLICT (key_hash) DO UPDATE SET user = excluded.user, purpose = excluded.purpose, "
+               "expires = excluded.expires", (digest(key), user_id, purpose, _stamp(clock.now() + lifetime)))
     return key
 
 

@@ -36,7 +36,7 @@ from ..auth import local_caller
 from ..clock import Clock
 from ..dispatch import Dispatcher
 from ..registry import LANGS, Registry, RegistryError
-from ..store import Store
+from ..store import open_store
 from . import systemd, unixsocket
 from .http import HttpListeners
 from .worker import TaskWorker
@@ -83,7 +83,7 @@ class Server:
         self._flags = set()
         self._done = queue.SimpleQueue()
         self.workers = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="billmgr-worker")
-        self.store = Store(config.db, writer_wait=config.writer_wait)
+        self.store = open_store(config)
         self.dispatcher = Dispatcher(Registry.load(config.xml, config.addon), self.store, config, Clock())
         self.tasks = TaskWorker(self.store, self.dispatcher.clock, lambda: self.dispatcher.snapshot)
 

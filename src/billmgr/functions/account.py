@@ -1,7 +1,6 @@
 """Clients: account, account.edit, account.delete, account.su and the per-client
 lists account.history, account.validate, account.orders, account.currency."""
 
-import sqlite3
 from urllib.parse import urlencode
 
 from .. import directory, errors, history, mail, sessions
@@ -134,7 +133,7 @@ def create_account(req, values, password):
         user_id = rows.insert(req.db, "user", {"account": account_id, "name": values["email"], "level": "user",
                                         "passwd": hash_password(password) if password else "",
                                         "email": values["email"], "created": values["registration_date"]})
-    except sqlite3.IntegrityError:
+    except req.store.IntegrityError:
         raise errors.exists("email", values["email"]) from None
     req.db.execute("INSERT INTO account_project (account, project) VALUES (?, ?)", (account_id, values["project"]))
     history.record(req.context, account_id, "created: " + history.describe_changes({}, values))
@@ -151,13 +150,13 @@ def update_account(req, account_id, values, password):
         email = values.get("email", before["email"])
         first = req.db.execute("SELECT min(id) FROM user WHERE account = ?", (account_id,)).fetchone()[0]
         req.db.execute("UPDATE user SET name = ?, email = ? WHERE id = ?", (email, email, first))
-    except sqlite3.IntegrityError:
+    except req.store.IntegrityError:
         raise errors.exists("email", values.get("email", "")) from None
     if password:
         req.db.execute("UPDATE user SET passwd = ? WHERE id = ?", (hash_password(password), first))
         values = {**values, "passwd": "***"}
     if values.get("project"):
-        req.db.execute("INSERT OR IGNORE INTO account_project (account, project) VALUES (?, ?)",
+        req.db.execute("INSERT INTO account_project (account, project) VALUES (?, ?) ON CONFLICT DO NOTHING",
                        (account_id, values["project"]))
     changes = history.describe_changes(before, values)
     if changes:

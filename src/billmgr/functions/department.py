@@ -6,7 +6,6 @@ included.  An employee without ``default_access_allow`` may call the
 functions of all its departments together, and nothing else (see auth).
 """
 
-import sqlite3
 
 from .. import errors
 from ..doc import Doc
@@ -108,7 +107,7 @@ def department_edit(req):
             department_id = rows.insert(req.db, "department", values)
         else:
             rows.update(req.db, "department", department_id, values)
-    except sqlite3.IntegrityError:
+    except req.store.IntegrityError:
         raise errors.exists("name", values.get("name", "")) from None
     if "employee" in req.params:
         members = _existing_ids(req, "employee", "user", "AND level = 'admin'", "employee")

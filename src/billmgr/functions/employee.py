@@ -15,7 +15,6 @@ from .. import errors
 from ..auth import networks, within
 from ..doc import Doc
 from ..lists import Filter, matches, sql_list
-from ..store import joined
 from . import department, logins
 
 _TEXT = ("name", "realname", "position", "email", "phone", "ip_access")
@@ -28,10 +27,10 @@ _FILTERS = {"name": matches("u.name"), "realname": matches("u.realname"), "email
                                  "WHERE m.employee = u.id AND m.department = ?)")}
 
 
-def _columns(lang):
-    names = department.localized_name(lang)
+def _columns(req):
+    names = department.localized_name(req.lang)
     return {"id": "u.id", "name": "u.name", "realname": "u.realname", "email": "u.email",
-            "department": f"(SELECT {joined(names)} FROM department_employee m JOIN department d "
+            "department": f"(SELECT {req.store.dialect.joined(names)} FROM department_employee m JOIN department d "
                           f"ON d.id = m.department WHERE m.employee = u.id)",
             "status": _STATUS}
 
@@ -42,7 +41,7 @@ def _labels(req):
 
 
 def employee(req):
-    return sql_list(req, "user u", _columns(req.lang), "u.id", filters=_FILTERS, where=["u.level = 'admin'"],
+    return sql_list(req, "user u", _columns(req), "u.id", filters=_FILTERS, where=["u.level = 'admin'"],
                     labels=req.cached("labels", lambda: _labels(req)))
 
 

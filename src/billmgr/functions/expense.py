@@ -22,7 +22,7 @@ from ..billing.money import Money
 from ..doc import Doc
 from ..lists import contains, equals, sql_list
 from ..sqlmoney import shown
-from ..store import joined, rows
+from ..store import rows
 from .owner import client_scope, existing_account
 
 _RATE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,4})?")
@@ -35,7 +35,7 @@ def subaccount_expense(req):
     columns = {"id": "e.id", "locale_name": name, "realdate": "e.realdate", "cdate": "e.cdate",
                "amount": shown("e.amount", "c.minor_units"), "notpayd": shown("e.notpayd", "c.minor_units"),
                "discountamount": shown("e.discountamount", "c.minor_units"),
-               "payments": f"(SELECT {joined('CAST(pe.payment AS TEXT)')} FROM payment_expense pe "
+               "payments": f"(SELECT {req.store.dialect.joined('CAST(pe.payment AS TEXT)')} FROM payment_expense pe "
                            "WHERE pe.expense = e.id)",
                "discount": "e.discount", "taxamount": shown("e.taxamount", "c.minor_units")}
     return sql_list(req, "expense e JOIN subaccount s ON s.id = e.subaccount JOIN currency c ON c.id = s.currency",
@@ -151,9 +151,9 @@ def _create(req, account):
     expense = req.db.execute(
         "INSERT INTO expense (account, subaccount, item, operation, name, name_ru, amount, taxamount, taxrate, "
         "discount, discountamount, notpayd, realdate, cdate, postpaid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?)",
+        "?, ?) RETURNING id",
         (account, target.id, req.int_param("item"), operation, name, name_ru, amount.minor, taxed.tax.minor, rate,
-         discount, off.minor, amount.minor, stamp, req.params.get("cdate") or stamp, int(postpaid))).lastrowid
+         discount, off.minor, amount.minor, stamp, req.params.get("cdate") or stamp, int(postpaid))).fetchone()[0]
     ledger.withdraw(req.context, target.id, amount, "expense", ("expense", expense), name, postpaid=postpaid)
     distribution.cover_from_payments(req.db, expense)
     history.record(req.context, account, f"expense #{expense}: {text.show_iso(amount)} ({name})"

@@ -6,11 +6,10 @@ A group marked automatic holds exactly the clients that meet all its
 conditions: ``place`` re-evaluates a client whenever it is created or changed.
 """
 
-import sqlite3
 
 from .. import errors, history
 from ..doc import Cell, Doc
-from ..lists import contains, sql_list
+from ..lists import contains, like_literal, sql_list
 from ..store import rows
 from .owner import existing_account
 
@@ -23,8 +22,13 @@ CONDITION_FIELDS = {
 }
 CONDITION_OPS = {
     "eq": "{} = ?", "ne": "{} != ?", "lt": "{} < ?", "gt": "{} > ?",
-    "contains": "instr(lower({}), lower(?)) > 0",
+    "contains": "lower(CAST({} AS TEXT)) LIKE ? ESCAPE '\\'",
 }
+
+
+def _bound(op, value):
+    """The value a condition binds: for ``contains``, a pattern that finds the text literally."""
+    return f"%{like_literal(value.lower())}%" if op == "contains" else value
 
 
 def _predicate(conditions):
@@ -33,7 +37,7 @@ def _predicate(conditions):
     A group without conditions holds nobody.
     """
     clauses = [CONDITION_OPS[op].format(CONDITION_FIELDS[field]) for field, op, _ in conditions]
-    return " AND ".join(clauses) or "1 = 0", [value for _, _, value in conditions]
+    return " AND ".join(clauses) or "1 = 0", [_bound(op, value) for _, op, value in conditions]
 
 
 def _sync(req, group_id, name, conditions, account_id=None):
@@ -87,8 +91,8 @@ def _refill(req, group_id):
 
 def _set_member(req, account_id, group_id, name, member):
     if member:
-        req.db.execute("INSERT OR IGNORE INTO account_accountgroup (account, accountgroup) VALUES (?, ?)",
-                       (account_id, group_id))
+        req.db.execute("INSERT INTO account_accountgroup (account, accountgroup) VALUES (?, ?) "
+                       "ON CONFLICT DO NOTHING", (account_id, group_id))
     else:
         req.db.execute("DELETE FROM account_accountgroup WHERE account = ? AND accountgroup = ?",
                        (account_id, group_id))
@@ -132,7 +136,7 @@ def accountgroup_edit(req):
             _refill(req, group_id)
             return Doc.success()
         group_id = rows.insert(req.db, "accountgroup", values)
-    except sqlite3.IntegrityError:
+    except req.store.IntegrityError:
         raise errors.exists("name", values.get("name", "")) from None
     return Doc.success(id=group_id)
 
@@ -178,8 +182,8 @@ def accountgroup_condition_edit(req):
             raise errors.missed("condition", req.elid)
         new_id = None
     else:
-        new_id = req.db.execute("INSERT INTO accountgroup_condition (accountgroup, field, op, value) "
-                                "VALUES (?, ?, ?, ?)", (group_id, *values)).lastrowid
+        new_id = rows.insert(req.db, "accountgroup_condition",
+                             dict(zip(("accountgroup", "field", "op", "value"), (group_id, *values))))
     _refill(req, group_id)
     return Doc.success(id=new_id) if new_id else Doc.success()
 

@@ -29,8 +29,8 @@ def account_join(req):
         req.db.execute(f"UPDATE {table} SET account = ? WHERE account = ?", (target, source))
     for table in _MERGED:
         columns = ", ".join(_other_columns(req, table))
-        req.db.execute(f"INSERT OR IGNORE INTO {table} (account, {columns}) SELECT ?, {columns} "
-                       f"FROM {table} WHERE account = ?", (target, source))
+        req.db.execute(f"INSERT INTO {table} (account, {columns}) SELECT ?, {columns} "
+                       f"FROM {table} WHERE account = ? ON CONFLICT DO NOTHING", (target, source))
         req.db.execute(f"DELETE FROM {table} WHERE account = ?", (source,))
     subaccount.merge(req.context, source, target)
     req.db.execute("DELETE FROM list_filter WHERE user = ?", (source_email,))

@@ -4,7 +4,6 @@ Both kinds log in the same way (see auth), so a new password is checked and
 a login saved by one piece of code; the name is unique across both kinds.
 """
 
-import sqlite3
 
 from .. import errors
 from ..passwords import hash_password
@@ -28,7 +27,7 @@ def save(req, values, login_id=None):
         if values:
             rows.update(req.db, "user", login_id, values)
         return login_id
-    except sqlite3.IntegrityError:
+    except req.store.IntegrityError:
         raise errors.exists("name", values.get("name", "")) from None
 
 

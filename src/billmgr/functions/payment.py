@@ -86,8 +86,9 @@ def _subaccount(req, account, currency):
                            (account, project, currency)).fetchone()
     if found:
         return found[0], iso_currency(found[1])
-    return req.db.execute("INSERT INTO subaccount (account, project, currency, active) VALUES (?, ?, ?, 1)",
-                          (account, project, currency)).lastrowid, iso_currency(currency)
+    created = rows.insert(req.db, "subaccount", {"account": account, "project": project, "currency": currency,
+                                                 "active": 1})
+    return created, iso_currency(currency)
 
 
 def _credited(req, account, money, unit):
@@ -126,9 +127,9 @@ def _create(req, account, paymethod, amount_name):
     stamp = req.clock.stamp()
     payment = req.db.execute(
         "INSERT INTO payment (account, subaccount, paymethod, subaccountamount, paymethodamount, commissionamount, "
-        "randomnumber, description, createdate, sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "randomnumber, description, createdate, sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (account, subaccount, method, credited.minor, paid.minor, fee.minor, secrets.token_hex(8),
-         req.params.get("description", ""), stamp, account)).lastrowid
+         req.params.get("description", ""), stamp, account)).fetchone()[0]
     req.db.execute("UPDATE payment SET number = ? WHERE id = ?", (req.params.get("number") or str(payment), payment))
     converted = f", credits {text.show_iso(credited)}" if credited.currency != paid.currency else ""
     payments.note(req.context, payment, f"created: {text.show_iso(paid)} by method #{method}{converted}")
@@ -429,7 +430,6 @@ def payment_orderinfo_edit(req):
         req.db.execute("UPDATE payment_item SET name = ?, cost = ? WHERE id = ?", (name, cost, item[0]))
         payments.note(req.context, payment["id"], f"invoice item #{item[0]}: {name}, {shown_cost}")
         return Doc.success()
-    created = req.db.execute("INSERT INTO payment_item (payment, name, cost) VALUES (?, ?, ?)",
-                             (payment["id"], name, cost)).lastrowid
+    created = rows.insert(req.db, "payment_item", {"payment": payment["id"], "name": name, "cost": cost})
     payments.note(req.context, payment["id"], f"invoice item #{created} added: {name}, {shown_cost}")
     return Doc.success(id=created)

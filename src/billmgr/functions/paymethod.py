@@ -10,7 +10,6 @@ value, and the dispatcher masks them in logs and echoes.
 """
 
 import re
-import sqlite3
 
 from .. import errors
 from ..billing import text
@@ -183,5 +182,5 @@ def paymethod_delete(req):
     for elid in req.params.ids():
         try:
             req.db.execute("DELETE FROM paymethod WHERE id = ?", (elid,))
-        except sqlite3.IntegrityError:
+        except req.store.IntegrityError:
             raise errors.MgrError("value", "elid", elid, "msg_error_paymethod_in_use") from None

@@ -1,7 +1,6 @@
 """Providers: project (+ .edit, .delete) and the providers open to a client:
 account.project (+ .resume, .suspend)."""
 
-import sqlite3
 
 from .. import errors, history
 from ..doc import Cell, Doc
@@ -48,7 +47,7 @@ def project_edit(req):
                 raise errors.missed("project", req.elid)
             return Doc.success()
         project_id = rows.insert(req.db, "project", values)
-    except sqlite3.IntegrityError:
+    except req.store.IntegrityError:
         raise errors.exists("name", values.get("name", "")) from None
     return Doc.success(id=project_id)
 

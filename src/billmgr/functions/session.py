@@ -26,7 +26,8 @@ def auth(req):
 
 def session_newkey(req):
     """Lets a login in once with a key the admin chose (or one made up here)."""
-    row = req.db.execute("SELECT id FROM user WHERE name = ? COLLATE NOCASE AND enabled = 1",
+    nocase = req.store.dialect.nocase
+    row = req.db.execute(f"SELECT id FROM user WHERE {nocase('name')} = {nocase('?')} AND enabled = 1",
                          (req.params.get("username"),)).fetchone()
     if row is None:
         raise errors.missed("user", req.params.get("username"))

@@ -8,6 +8,7 @@ and answers only its own tickets.
 from .. import errors, history, mail
 from ..doc import Doc
 from ..lists import contains, sql_list
+from ..store import rows
 from .owner import existing_account
 
 OPEN, ANSWERED, CLOSED = 1, 2, 3
@@ -20,7 +21,7 @@ def ticket(req):
                "messages": "(SELECT count(*) FROM ticket_message m WHERE m.ticket = t.id)"}
     labels = req.cached("labels", lambda: {"status": {str(code): req.msg(f"status_{code}")
                                                       for code in (OPEN, ANSWERED, CLOSED)}})
-    return sql_list(req, "ticket t", columns, "t.updated COLLATE NOCASE DESC, t.id DESC",
+    return sql_list(req, "ticket t", columns, f"{req.store.dialect.nocase('t.updated')} DESC, t.id DESC",
                     joins="JOIN account a ON a.id = t.account", filters={"subject": contains("t.subject")},
                     where=where, args=args, labels=labels)
 
@@ -35,8 +36,8 @@ def _open(req, account_id, about=""):
     """Staff open a ticket to ``account_id`` with the call's subject and message; the client is told by mail."""
     now = req.clock.stamp()
     subject = req.params.get("subject")
-    ticket_id = req.db.execute("INSERT INTO ticket (account, subject, created, updated) VALUES (?, ?, ?, ?)",
-                               (account_id, subject, now, now)).lastrowid
+    ticket_id = rows.insert(req.db, "ticket", {"account": account_id, "subject": subject, "created": now,
+                                               "updated": now})
     _write(req, ticket_id, req.params.get("message"), ANSWERED)
     email = req.db.execute("SELECT email FROM account WHERE id = ?", (account_id,)).fetchone()[0]
     mail.queue(req.context, email, "ticket", subject=subject, message=req.params.get("message"),

@@ -1,4 +1,6 @@
-"""The SQLite store: one writer, readers beside it, one transaction per request.
+"""The store: the SQLite file by default, or PostgreSQL (``open``).
+
+The SQLite store: one writer, readers beside it, one transaction per request.
 
 WAL mode with ``synchronous=FULL`` so every committed write survives a power
 cut; foreign keys on; a busy timeout.  Writers queue on one lock and use
@@ -22,7 +24,7 @@ import threading
 from contextlib import contextmanager
 
 from .. import errors, files
-from . import migrations
+from . import dialect, migrations
 from .changes import Changes
 from .search import Search
 
@@ -30,9 +32,13 @@ WRITER_WAIT = 10.0   # seconds a write waits for its turn before it fails (Write
 _LOCKED = ("database is locked", "database is busy", "database table is locked")
 
 
-def joined(expr, separator=", "):
-    """SQL aggregating the values of ``expr`` into one text (SQLite's spelling of string_agg)."""
-    return f"group_concat({expr}, '{separator}')"
+def open_store(config):
+    """The store the configuration names: PostgreSQL when DBName or DBHost is set, else ``path db``."""
+    if config.postgresql:
+        from .postgres import PostgresStore, conninfo
+
+        return PostgresStore(conninfo(config), writer_wait=config.writer_wait)
+    return Store(config.db, writer_wait=config.writer_wait)
 
 
 _WRITES = {sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE}
@@ -82,6 +88,10 @@ class _Recording:
 
 
 class Store:
+    dialect = dialect.SQLite
+    IntegrityError = sqlite3.IntegrityError
+    LOST_RACE = ()       # one writer at a time: a transaction never loses a race to another
+
     def __init__(self, path, writer_wait=WRITER_WAIT):
         self.path = str(path)
         self.writer_wait = writer_wait

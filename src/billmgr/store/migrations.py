@@ -3,7 +3,17 @@
 The schema version is SQLite's ``user_version``.  Each migration runs in its
 own transaction with the version bump, so a failed upgrade leaves the
 database as it was.  Append new migrations; never edit a released one.
+
+PostgreSQL came with version 8: a new PostgreSQL database starts from
+``postgres.sql``, the schema m001..m008 reach on SQLite, with the rows
+those migrations put in (providers, currencies, regions) copied from a
+freshly migrated SQLite database in memory, so both hold the same data.
+Every later migration runs on both: it gets a handle with ``execute`` and
+``dialect`` and writes standard SQL.
 """
+
+import sqlite3
+from importlib import resources
 
 import pycountry
 import sqlite_utils
@@ -375,6 +385,8 @@ def m008_payment_items(db):
 
 MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money, m005_lists_at_scale, m006_payments,
               m007_money_rules, m008_payment_items]
+POSTGRES_BASELINE = 8       # the version postgres.sql is
+_LOCK = 0x62696c6c          # the advisory lock two daemons starting at once take to migrate one at a time
 
 
 def apply(conn, done=lambda version: None):
@@ -397,3 +409,62 @@ def apply(conn, done=lambda version: None):
             raise
         conn.execute("COMMIT")
         done(version)
+
+
+def apply_postgres(conn, done=lambda version: None):
+    """Bring the PostgreSQL database at ``conn`` (autocommit) up to the newest schema version."""
+    from .postgres import Connection
+
+    conn.execute("BEGIN")
+    try:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+        if conn.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+            _create_baseline(conn)
+        current = conn.execute("SELECT version FROM schema_version").fetchone()[0]
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    if current > len(MIGRATIONS):
+        raise RuntimeError(f"database schema version {current} is newer than this "
+                           f"billmgr ({len(MIGRATIONS)}); upgrade billmgr")
+    for version, migration in enumerate(MIGRATIONS[current:], current + 1):
+        conn.execute("BEGIN")
+        try:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+            if conn.execute("SELECT version FROM schema_version").fetchone()[0] < version:
+                migration(Connection(conn))
+                conn.execute("UPDATE schema_version SET version = %s", (version,))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        done(version)
+
+
+def _create_baseline(conn):
+    """postgres.sql, with the rows the SQLite migrations to the same version put in."""
+    conn.execute(resources.files(__package__).joinpath("postgres.sql").read_text())
+    model = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        model_db = sqlite_utils.Database(model)
+        for migration in MIGRATIONS[:POSTGRES_BASELINE]:
+            migration(model_db)
+        tables = [name for (name,) in model.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND sql NOT LIKE '%fts5%' AND name NOT LIKE '%_search_%' ORDER BY rowid")]
+        for table in tables:
+            cursor = model.execute(f'SELECT * FROM "{table}"')
+            rows = cursor.fetchall()
+            if not rows:
+                continue
+            columns = ", ".join(f'"{d[0]}"' for d in cursor.description)
+            with conn.cursor().copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+            if "id" in (d[0] for d in cursor.description):
+                conn.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                             f'(SELECT max(id) FROM "{table}"))')
+    finally:
+        model.close()
+    conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (POSTGRES_BASELINE,))

@@ -27,8 +27,8 @@ def record_failed(db, clock, kind, payload, reason):
     failed after commit): failed from the start, with its reason.  Returns its id."""
     now = clock.stamp()
     return db.execute("INSERT INTO outbox (created, kind, payload, next_try, state, attempts, last_error, done) "
-                      "VALUES (?, ?, ?, ?, 'failed', 1, ?, ?)",
-                      (now, kind, json.dumps(payload, ensure_ascii=False), now, reason, now)).lastrowid
+                      "VALUES (?, ?, ?, ?, 'failed', 1, ?, ?) RETURNING id",
+                      (now, kind, json.dumps(payload, ensure_ascii=False), now, reason, now)).fetchone()[0]
 
 
 def recover(db):

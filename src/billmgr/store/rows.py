@@ -3,7 +3,7 @@
 Table and column names come from the handler's own code, never from a
 caller, and values are always bound.  Names are quoted as standard SQL
 quotes them (``user`` is a reserved word elsewhere), and the new row's id is
-read in one place, so another store adapts these two functions alone.
+read back with RETURNING, which SQLite and PostgreSQL both take.
 """
 
 
@@ -11,7 +11,8 @@ def insert(db, table, values):
     """Insert ``values`` ({column: value}) as a new row of ``table``; its id."""
     columns = ", ".join(f'"{column}"' for column in values)
     marks = ", ".join("?" * len(values))
-    return db.execute(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', tuple(values.values())).lastrowid
+    return db.execute(f'INSERT INTO "{table}" ({columns}) VALUES ({marks}) RETURNING id',
+                      tuple(values.values())).fetchone()[0]
 
 
 def update(db, table, row_id, values):
