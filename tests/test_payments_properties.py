@@ -254,7 +254,7 @@ def test_no_money_is_created_or_lost(books):
             assert stored(books, "SELECT subaccount, sum(amount) FROM journal WHERE subaccount NOT IN "
                           "(SELECT id FROM subaccount) GROUP BY subaccount HAVING sum(amount) != 0") == []
 
-    Books.TestCase.settings = settings(max_examples=scaled(6), stateful_step_count=15, deadline=None, phases=PHASES,
+    Books.TestCase.settings = settings(max_examples=scaled(6), stateful_step_count=30, deadline=None, phases=PHASES,
                                        suppress_health_check=list(HealthCheck))
     Books.TestCase().runTest()
 
