@@ -200,3 +200,21 @@ def test_a_client_with_money_in_the_books_is_not_deleted(panel, lang, text):
     assert panel.run("account.delete", f"elid={moneyless}").returncode == 0
     assert moneyless not in {int(a["id"]) for a in panel.rows("account")}
     assert panel.call("ledger.check", out="JSONdata").get("elem", []) == []
+
+
+def test_account_join_keeps_the_sources_payments_and_expenses_and_pays_the_targets_debts(panel):
+    method = panel.create("paymethod.edit", "name=Join wire", "allowrefund=on")
+    source, target = panel.new_account("join-pay-src@example.com"), panel.new_account("join-pay-dst@example.com")
+    src, dst = panel.create("subaccount.edit", f"plid={source}"), panel.create("subaccount.edit", f"plid={target}")
+    payment = panel.ok("payment.add", f"plid={source}", f"paymethod={method}", "amount=10", "sok=ok")["payment_id"]
+    assert panel.run("payment.setpaid", f"elid={payment}").returncode == 0
+    spent = panel.create("subaccount.expense.edit", f"plid={source}", f"subaccount={src}", "amount=3")
+    owed = panel.create("subaccount.expense.edit", f"plid={target}", f"subaccount={dst}", "amount=4", "postpaid=on")
+    assert panel.run("account.join", f"elid={source}", f"account={target}", "sok=ok").returncode == 0
+    assert panel.stored("SELECT account, subaccount, usedamount FROM payment WHERE id = ?", payment) == [
+        (target, dst, 700)]
+    assert panel.stored("SELECT id, account, subaccount, notpayd FROM expense WHERE id IN (?, ?) ORDER BY id",
+                        spent, owed) == [(spent, target, dst, 0), (owed, target, dst, 0)]
+    assert panel.stored("SELECT balance FROM subaccount WHERE id = ?", dst) == [(300,)]
+    assert panel.form("payment.refund", f"elid={payment}")["amount"] == "3.00"   # what no debt is owed
+    assert panel.rows("ledger.check") == []

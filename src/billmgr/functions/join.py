@@ -2,7 +2,7 @@
 
 Everything the source owns moves to the target -- logins, tickets, orders,
 history, verifications, offers, providers, group memberships, personal
-discounts, tax rules and currency rates, and balances
+discounts, tax rules and currency rates, payments and expenses, and balances
 (through the ledger, per provider and currency: see subaccount.merge) --
 then the source is deleted and the target's history says so.  Done in the
 request's one transaction: all or nothing.
@@ -14,7 +14,8 @@ from . import groups, subaccount
 from .owner import existing_account
 
 # tables whose rows simply change owner
-_MOVED = ("user", "ticket", "account_order", "history", "validation", "discount", "taxrule", "currencyrate")
+_MOVED = ("user", "ticket", "account_order", "history", "validation", "discount", "taxrule", "currencyrate",
+          "payment", "expense")
 # tables keyed by (account, X): the target keeps its own row where both have one
 _MERGED = ("account_project", "account_accountgroup", "account_offer")
 

@@ -6,7 +6,7 @@ most one active subaccount per provider (BILLmanager's rule); a suspended
 subaccount takes no charges.  Balances change only through the ledger.
 """
 
-from .. import errors, history, ledger
+from .. import distribution, errors, history, ledger
 from ..billing import text
 from ..billing.currency import currency as iso_currency
 from ..billing.errors import InvalidValue
@@ -183,8 +183,11 @@ def merge(ctx, source, target):
     """Move client ``source``'s money to client ``target`` (account.join).
 
     A subaccount whose (provider, currency) the target also has is emptied into
-    the target's with a ``merge`` posting on each side; any other moves over
-    whole, suspended if the target already has an active one at that provider.
+    the target's with a ``merge`` posting on each side, and its payments and
+    expenses go with the money (the target's unused payments then pay its
+    unpaid expenses, so a refund never takes money that debts are owed); any
+    other moves over whole, suspended if the target already has an active one
+    at that provider.
     """
     owned = ctx.db.execute("SELECT id, project, currency, balance, active FROM subaccount WHERE account = ? "
                            "ORDER BY id", (source,)).fetchall()
@@ -196,8 +199,14 @@ def merge(ctx, source, target):
                                   (target, project)).fetchone()
             ctx.db.execute("UPDATE subaccount SET account = ?, active = ? WHERE id = ?",
                            (target, int(active and busy is None), elid))
-        elif balance:
+            continue
+        if balance:
             money = Money(balance, iso_currency(currency_id))
             ledger.post(ctx, elid, -money, "merge", ("subaccount", into[0]), f"client #{source} merged into #{target}")
             ledger.post(ctx, into[0], money, "merge", ("subaccount", elid), f"client #{source} merged into #{target}")
+        for table in ("payment", "expense"):
+            ctx.db.execute(f"UPDATE {table} SET subaccount = ? WHERE subaccount = ?", (into[0], elid))
+        for (payment,) in ctx.db.execute("SELECT id FROM payment WHERE subaccount = ? AND status = 4 "
+                                         "ORDER BY paydate, id", (into[0],)).fetchall():
+            distribution.cover_expenses(ctx.db, payment)
     ctx.db.execute("UPDATE subaccount SET referer = ? WHERE referer = ?", (target, source))
