@@ -1,6 +1,14 @@
 """Fixtures that drive the real thing: a billmgrd process on a temporary
-socket and data directory, and the real mgrctl executable."""
+socket and data directory, and the real mgrctl executable.
 
+With ``BILLMGR_TEST_PG`` set to the libpq connection string of a PostgreSQL
+server where the tests may create databases, every daemon keeps its books
+in a database of its own there instead of a SQLite file; tests about the
+SQLite file itself are marked ``sqlite`` and left to the SQLite run.
+"""
+
+import atexit
+import functools
 import json
 import os
 import shutil
@@ -15,9 +23,58 @@ from pathlib import Path
 import pytest
 import reliability
 
+PG = os.environ.get("BILLMGR_TEST_PG")
+
 BIN = Path(sys.executable).parent
 MGRCTL = shutil.which("mgrctl", path=str(BIN)) or str(Path(__file__).parents[1] / "bin" / "mgrctl")
 BILLMGRD = shutil.which("billmgrd", path=str(BIN)) or str(Path(__file__).parents[1] / "bin" / "billmgrd")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite: about the SQLite file itself, run only on the SQLite store")
+
+
+def pytest_collection_modifyitems(items):
+    if PG:
+        for item in items:
+            if item.get_closest_marker("sqlite"):
+                item.add_marker(pytest.mark.skip(reason="about the SQLite store; this run is on PostgreSQL"))
+
+
+def _pg(dbname="postgres"):
+    import psycopg
+
+    from billmgr.store import postgres
+    return postgres.connect(psycopg.conninfo.make_conninfo(PG, dbname=dbname))
+
+
+@functools.cache
+def _pg_template():
+    """A database at the newest schema that each daemon's database is copied from (one per test process)."""
+    from billmgr.store import migrations
+
+    name = f"billmgr_template_{os.getpid()}"
+    with _pg() as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    with _pg(name) as conn:
+        migrations.apply_postgres(conn)
+    atexit.register(_pg_drop, name)
+    return name
+
+
+def _pg_drop(name):
+    with _pg() as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _pg_settings(name):
+    import psycopg
+
+    given = psycopg.conninfo.conninfo_to_dict(PG)
+    settings = {"DBHost": given.get("host"), "DBPort": given.get("port"), "DBUser": given.get("user"),
+                "DBPassword": given.get("password"), "DBName": name}
+    return "".join(f"{key} {value}\n" for key, value in settings.items() if value)
 
 
 class Daemon:
@@ -26,6 +83,14 @@ class Daemon:
     def __init__(self, root, settings="", env=None):
         self.root = Path(root)
         self.conf = self.root / "billmgr.conf"
+        self.database = None
+        if PG:
+            self.database = f"billmgr_test_{os.getpid()}_{abs(hash(str(self.root))):x}"
+            with _pg() as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+                conn.execute(f"CREATE DATABASE {self.database} TEMPLATE {_pg_template()}")
+            atexit.register(_pg_drop, self.database)
+            settings = _pg_settings(self.database) + settings
         self.conf.write_text(f"path data {self.root}\n{settings}")
         self.socket = self.root / "billmgr.sock"
         self.db = self.root / "billmgr.db"
@@ -102,7 +167,13 @@ class Daemon:
         return doc["error"]["$type"], doc["error"]["msg"]["$"]
 
     def stored(self, sql, *args):
-        """Rows of a query on the daemon's database, read beside it."""
+        """Rows of a query on the daemon's database, read (or written) beside it."""
+        if self.database:
+            from billmgr.store.postgres import Connection
+
+            with _pg(self.database) as conn:
+                cursor = Connection(conn).execute(sql, args)
+                return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
         with sqlite3.connect(self.db) as db:
             return db.execute(sql, args).fetchall()
 
