@@ -17,6 +17,8 @@ from billmgr import protocol
 from billmgr.store import Store, migrations
 from billmgr.store.checks import CHECKS
 
+pytestmark = pytest.mark.sqlite   # billmgrd backup/restore of the SQLite file
+
 SEEDED = 40_000
 
 

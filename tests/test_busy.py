@@ -10,6 +10,8 @@ import pytest
 from conftest import Daemon, eventually
 from test_plugins import mgr, plugged
 
+pytestmark = pytest.mark.sqlite   # SQLite's one write lock and the daemon's one writer
+
 BUSY = "ERROR busy(database): The panel is busy with other changes; nothing was changed, try again"
 
 

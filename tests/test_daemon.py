@@ -4,7 +4,6 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import stat
 import struct
 import subprocess
@@ -96,8 +95,7 @@ def test_sigterm_lets_the_request_in_flight_finish(tmp_path):
     out, err = call.communicate(timeout=30)
     assert call.returncode == 0 and out.startswith("OK"), err
     assert d.process.wait(timeout=30) == 0
-    with sqlite3.connect(d.db) as db:
-        assert db.execute("SELECT count(*) FROM project WHERE name = 'finished'").fetchone()[0] == 1
+    assert d.stored("SELECT count(*) FROM project WHERE name = 'finished'") == [(1,)]
 
 
 def test_sighup_with_a_broken_plugin_keeps_the_old_registry(tmp_path):
@@ -291,12 +289,13 @@ class TestBadPeers:
                                                                      ["mark", "orphan"], ["sok", "ok"]]})
             time.sleep(1)
             assert d.mgrctl("-m", "billmgr", "whoami").returncode == 0
-            with sqlite3.connect(d.db) as db:   # the request ran to its end and committed
-                assert db.execute("SELECT count(*) FROM project WHERE name='orphan'").fetchone()[0] == 1
+            # the request ran to its end and committed
+            assert d.stored("SELECT count(*) FROM project WHERE name='orphan'") == [(1,)]
         finally:
             assert d.stop() == 0
 
 
+@pytest.mark.sqlite
 def test_a_file_that_is_not_a_database_is_reported(tmp_path):
     (tmp_path / "billmgr.db").write_bytes(b"this is not sqlite" * 100)
     d = Daemon(tmp_path)

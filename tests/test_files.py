@@ -10,6 +10,8 @@ import subprocess
 import pytest
 from conftest import BILLMGRD, Daemon
 
+pytestmark = pytest.mark.sqlite   # the modes of the SQLite database file and its companions
+
 LOOSE = 0o022      # a usual login shell's umask: files 0644, directories 0755
 
 

@@ -16,6 +16,8 @@ from conftest import BILLMGRD, Daemon
 
 from billmgr.store import migrations
 
+pytestmark = pytest.mark.sqlite   # upgrades of released SQLite databases (tests/schemas/)
+
 SCHEMAS = Path(__file__).parent / "schemas"
 CURRENT = len(migrations.MIGRATIONS)
 

@@ -6,6 +6,8 @@ import pytest
 
 from billmgr.store import Store, migrations
 
+pytestmark = pytest.mark.sqlite   # the SQLite store's own mechanics (WAL, its writer and readers, PRAGMAs, the file)
+
 
 @pytest.fixture
 def store(tmp_path):

@@ -16,6 +16,7 @@ transport sends as they come and then closes.
 """
 
 import logging
+import random
 import re
 import time
 from contextlib import ExitStack
@@ -38,6 +39,12 @@ plugin_log = logging.getLogger("billmgr.plugin")
 
 SECRET_PARAMS = frozenset({"passwd", "password", "confirm", "authinfo", "key", "auth"})
 # parameter names <tparams> can echo: XML element names (what real callers send), so every reply parses
+# On a store with several writers (PostgreSQL) a transaction may lose a race -- a serialization
+# failure, a deadlock, a unique key taken first -- and is run again whole, this many times at most,
+# after a random pause growing with each attempt; then the call is ``busy``.
+RACE_ATTEMPTS = 8
+RACE_BACKOFF = 0.02       # seconds
+
 _ECHOABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 
@@ -304,21 +311,29 @@ class Dispatcher:
         read transaction open: its row source ends it when closed.
         ``statements`` collects the SQL the handler ran (see Store.tables_read).
         """
-        handler, doc = spec.handler, None
+        handler, done = spec.handler, None
         if handler.type != "python":
-            doc = handler.call(req) or Doc(ok=True)
+            done = handler.call(req) or Doc(ok=True)
         inside = [event for event in spec.after if event.type == "python"]
-        if doc is not None and not inside:
-            return doc
-        with ExitStack() as stack:
-            req.db = stack.enter_context(self.store.transaction(write=write, statements=statements))
-            if doc is None:
-                doc = handler.call(req) or Doc(ok=True)
-            for event in inside:
-                doc = event.call(req, doc) or doc
-            if doc.more is not None:
-                doc.more = RowSource(doc.more, stack.pop_all().close)
-        return doc
+        if done is not None and not inside:
+            return done
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            doc = done
+            try:
+                with ExitStack() as stack:
+                    req.db = stack.enter_context(self.store.transaction(write=write, statements=statements))
+                    if doc is None:
+                        doc = handler.call(req) or Doc(ok=True)
+                    for event in inside:
+                        doc = event.call(req, doc) or doc
+                    if doc.more is not None:
+                        doc.more = RowSource(doc.more, stack.pop_all().close)
+                return doc
+            except self.store.LOST_RACE as exc:     # rolled back: the whole function runs again
+                log.info("%s lost a race to another transaction (%s); attempt %d", spec.name,
+                         exc.__class__.__name__, attempt)
+                time.sleep(random.uniform(0, RACE_BACKOFF * attempt))
+        raise errors.busy()
 
     def _after_commit(self, event, req, doc, wrote):
         """A cgi or xml after-event: the reply as it changes it.  Once the call has written, its
