@@ -90,7 +90,7 @@ class Daemon:
                 conn.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
                 conn.execute(f"CREATE DATABASE {self.database} TEMPLATE {_pg_template()}")
             atexit.register(_pg_drop, self.database)
-            settings = f"{settings.rstrip()}\n{_pg_settings(self.database)}" if settings else _pg_settings(self.database)
+            settings = "".join(f"{line}\n" for line in settings.splitlines()) + _pg_settings(self.database)
         self.conf.write_text(f"path data {self.root}\n{settings}")
         self.socket = self.root / "billmgr.sock"
         self.db = self.root / "billmgr.db"
