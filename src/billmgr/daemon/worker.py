@@ -3,7 +3,9 @@
 It runs on its own thread, wakes every second (or when poked after a
 commit) and delivers due tasks outside any transaction, recording each
 attempt in a short one of its own.  Once an hour (of the daemon's clock) it
-removes the tasks finished longer ago than ``OutboxRetention`` days.
+removes the tasks finished longer ago than ``OutboxRetention`` days.  With
+several daemons on one PostgreSQL database, one of them at a time delivers
+(``Store.hold``); should it die, another takes over at its next round.
 """
 
 import base64
@@ -108,6 +110,8 @@ class TaskWorker:
             self._wake.clear()
 
     def deliver_due(self):
+        if not self.store.hold("tasks"):     # another daemon on the same database delivers them
+            return
         config = self.snapshot().config
         if self._next_purge is None or self.clock.now() >= self._next_purge:
             with self.store.transaction(write=True) as db:
@@ -116,7 +120,7 @@ class TaskWorker:
                 log.info("removed %d tasks finished over %d days ago", removed, config.outbox_retention)
             self._next_purge = self.clock.now() + PURGE_EVERY
         with self.store.transaction(write=True) as db:
-            if not self._recovered:   # in the first round, which retries while another process holds the lock
+            if not self._recovered:   # in our first round as the deliverer, retried while the database is busy
                 outbox.recover(db)
                 self._recovered = True
             tasks = outbox.claim(db, self.clock)

@@ -7,9 +7,10 @@ STATES = ("pending", "sending", "done", "failed")
 
 
 def task(req):
+    field = req.store.dialect.json_field
     columns = {"id": "o.id", "created": "o.created", "kind": "o.kind",
-               "target": "coalesce(json_extract(o.payload, '$.to'), json_extract(o.payload, '$.phone'), "
-                         "json_extract(o.payload, '$.handler') || ' after ' || json_extract(o.payload, '$.func'))",
+               "target": f"coalesce({field('o.payload', 'to')}, {field('o.payload', 'phone')}, "
+                         f"{field('o.payload', 'handler')} || ' after ' || {field('o.payload', 'func')})",
                "state": "o.state", "attempts": "o.attempts", "next_try": "o.next_try", "done": "o.done",
                "reason": "o.last_error"}
     labels = req.cached("labels", lambda: {"state": {s: Cell(req.msg(f"state_{s}"), (("orig", s),))

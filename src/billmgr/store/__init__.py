@@ -203,6 +203,12 @@ class Store:
         except queue.Empty:
             return connect(self.path, readonly=True, wait=self.writer_wait)
 
+    @staticmethod
+    def hold(_name):
+        """Whether this process may run what one daemon at a time may run: always, as only one
+        daemon serves a SQLite file."""
+        return True
+
     def read_one(self, sql, args=()):
         """The first row of one read-only statement, which is consistent on its own:
         for hot paths that need no transaction around a single lookup."""

@@ -27,6 +27,11 @@ class SQLite:
         return f"group_concat({expr}, '{separator}')"
 
     @staticmethod
+    def json_field(expr, key):
+        """The text of member ``key`` of the JSON object in the text ``expr`` (NULL when absent)."""
+        return f"json_extract({expr}, '$.{key}')"
+
+    @staticmethod
     def json_rows(cells, page):
         """One JSON array of the rows of the query ``page``, each an array of ``cells``."""
         return f"SELECT json_group_array(json_array({cells})) FROM ({page}) AS page"
@@ -47,6 +52,10 @@ class PostgreSQL:
     @staticmethod
     def joined(expr, separator=", "):
         return f"string_agg({expr}, '{separator}')"
+
+    @staticmethod
+    def json_field(expr, key):
+        return f"(CAST({expr} AS json) ->> '{key}')"
 
     @staticmethod
     def json_rows(cells, page):

@@ -20,6 +20,7 @@ Caches of list replies (``changes``) cannot see what other hosts commit:
 any WAL position we have not seen counts as a change of every table.
 """
 
+import hashlib
 import logging
 import re
 import threading
@@ -144,6 +145,9 @@ class PostgresStore:
         self.info = info
         self.writer_wait = writer_wait
         self.changes = Changes()
+        self._held = None            # the connection that holds our advisory locks (``hold``)
+        self._held_names = set()
+        self._held_lock = threading.Lock()
         self._seen_lsn = None
         self._seen_lock = threading.Lock()
         with _unreachable_is_an_error():
@@ -181,6 +185,24 @@ class PostgresStore:
                 self._seen_lsn = lsn
                 self.changes.wrote_everything()
 
+    def hold(self, name):
+        """Whether this process holds (or now takes) the lock ``name`` that one daemon at a time may hold:
+        the task worker's, the nightly run's.  Held until the daemon stops, or dies: PostgreSQL lets go of
+        a session's advisory locks when its connection ends, and another daemon takes over."""
+        with self._held_lock, _unreachable_is_an_error():
+            try:
+                if self._held is not None and self._held.execute("SELECT 1").fetchone() and name in self._held_names:
+                    return True
+            except psycopg.OperationalError:     # the connection, and with it the locks, are gone
+                self._held.close()
+            if self._held is None or self._held.closed:
+                self._held, self._held_names = connect(self.info), set()
+            key = int.from_bytes(hashlib.sha256(f"billmgr {name}".encode()).digest()[:8], "big", signed=True)
+            if self._held.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+                self._held_names.add(name)
+                return True
+            return False
+
     def read_one(self, sql, args=()):
         with self.transaction() as db:
             return db.execute(sql, args).fetchone()
@@ -190,4 +212,7 @@ class PostgresStore:
             return db.execute("SELECT version FROM schema_version").fetchone()[0]
 
     def close(self):
+        with self._held_lock:
+            if self._held is not None:
+                self._held.close()
         self._pool.close()
