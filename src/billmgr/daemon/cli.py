@@ -116,6 +116,16 @@ def reload(config_path):
     click.echo("reloaded")
 
 
+def _sqlite_config(config_path, command):
+    """The configuration, if it keeps the books in the SQLite file these commands work on."""
+    config = _config(config_path)
+    if config.postgresql:
+        raise click.ClickException(f"billmgrd {command} works on the SQLite file; this configuration uses "
+                                   f"PostgreSQL ({config.db_name or 'DBHost ' + config.db_host}): use its own tools "
+                                   f"(pg_dump, pg_restore) as docs/operations.md says")
+    return config
+
+
 def _admin(action, *args):
     """Run an admin command; its expected failures become one line and exit 1."""
     try:
@@ -134,7 +144,7 @@ def backup(config_path, target):
     """
     from . import admin
 
-    click.echo(_admin(admin.backup, _config(config_path), target))
+    click.echo(_admin(admin.backup, _sqlite_config(config_path, "backup"), target))
 
 
 @main.command()
@@ -148,7 +158,7 @@ def restore(config_path, source):
     """
     from . import admin
 
-    for line in _admin(admin.restore, _config(config_path), source):
+    for line in _admin(admin.restore, _sqlite_config(config_path, "restore"), source):
         click.echo(line)
 
 
@@ -163,7 +173,7 @@ def check(config_path, path):
     from . import admin
 
     failed = False
-    for name, problems in _admin(admin.check, path or _config(config_path).db):
+    for name, problems in _admin(admin.check, path or _sqlite_config(config_path, "check").db):
         click.echo(f"{name}: {f'{len(problems)} problem(s)' if problems else 'ok'}")
         for problem in problems:
             click.echo(f"  {problem}")
@@ -180,7 +190,7 @@ def migrate(config_path):
     """
     from . import admin
 
-    old, new = _admin(admin.migrate, _config(config_path))
+    old, new = _admin(admin.migrate, _sqlite_config(config_path, "migrate"))
     click.echo(f"schema version {new}" + (f" (migrated from {old})" if old != new else ", up to date"))
 
 

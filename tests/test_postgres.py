@@ -1,0 +1,58 @@
+"""The PostgreSQL store's own promises: the same schema as SQLite's, and the
+file commands that do not apply to it refuse plainly.  (Every functional
+test also runs on PostgreSQL when ``BILLMGR_TEST_PG`` is set: see conftest.)"""
+
+import sqlite3
+import subprocess
+
+import pytest
+from conftest import BILLMGRD, PG, _pg
+
+from billmgr.store import Store
+
+needs_server = pytest.mark.skipif(not PG, reason="needs a PostgreSQL server: set BILLMGR_TEST_PG (CI does)")
+
+
+@pytest.mark.parametrize("command", [("backup", "copy.db"), ("restore", "copy.db"), ("check",), ("migrate",)])
+def test_the_sqlite_file_commands_refuse_a_postgresql_configuration(tmp_path, command):
+    conf = tmp_path / "billmgr.conf"
+    conf.write_text(f"path data {tmp_path}\nDBHost /nowhere\nDBName books\n")
+    (tmp_path / "copy.db").write_bytes(b"")
+    result = subprocess.run([BILLMGRD, *command, "--config", str(conf)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr == (f"Error: billmgrd {command[0]} works on the SQLite file; this configuration uses "
+                             "PostgreSQL (books): use its own tools (pg_dump, pg_restore) as docs/operations.md says\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["billmgr.conf", "copy.db"]
+
+
+def _sqlite_columns(path):
+    db = sqlite3.connect(path)
+    tables = [name for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND sql NOT LIKE '%fts5%' AND name NOT LIKE '%_search_%'")]
+    kinds = {"INTEGER": "integer", "TEXT": "text", "FLOAT": "real", "REAL": "real"}
+    return {table: {(name, kinds[kind.upper()], bool(notnull or pk)) for _, name, kind, notnull, _, pk in
+                    db.execute(f'PRAGMA table_info("{table}")')} for table in tables}
+
+
+def _postgres_columns(dbname):
+    kinds = {"bigint": "integer", "text": "text", "double precision": "real"}
+    with _pg(dbname) as conn:
+        rows = conn.execute("SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
+                            "WHERE table_schema = 'public' AND table_name != 'schema_version'").fetchall()
+    columns = {}
+    for table, name, kind, nullable in rows:
+        columns.setdefault(table, set()).add((name, kinds[kind], nullable == "NO"))
+    return columns
+
+
+@needs_server
+def test_a_new_postgresql_database_has_sqlites_tables_columns_and_rows(tmp_path, daemon):
+    Store(tmp_path / "model.db").close()
+    assert _postgres_columns(daemon.database) == _sqlite_columns(tmp_path / "model.db")
+    model = sqlite3.connect(tmp_path / "model.db")
+    for table in ("project", "currency", "state"):
+        expected = model.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+        assert daemon.stored(f"SELECT * FROM {table} ORDER BY id") == expected, table
+    # the ids the baseline's rows took are behind the new ones'
+    assert daemon.create("project.edit", "name=Second") == 2
