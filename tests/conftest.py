@@ -68,6 +68,9 @@ def _pg_drop(name):
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+_PG_CREATED = set()     # the databases this test process made, by name
+
+
 def _pg_settings(name):
     import psycopg
 
@@ -85,11 +88,14 @@ class Daemon:
         self.conf = self.root / "billmgr.conf"
         self.database = None
         if PG:
+            # one database a root, as the SQLite file is: a daemon started again on it finds its books
             self.database = f"billmgr_test_{os.getpid()}_{abs(hash(str(self.root))):x}"
-            with _pg() as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
-                conn.execute(f"CREATE DATABASE {self.database} TEMPLATE {_pg_template()}")
-            atexit.register(_pg_drop, self.database)
+            if self.database not in _PG_CREATED:
+                with _pg() as conn:
+                    conn.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+                    conn.execute(f"CREATE DATABASE {self.database} TEMPLATE {_pg_template()}")
+                _PG_CREATED.add(self.database)
+                atexit.register(_pg_drop, self.database)
             settings = "".join(f"{line}\n" for line in settings.splitlines()) + _pg_settings(self.database)
         self.conf.write_text(f"path data {self.root}\n{settings}")
         self.socket = self.root / "billmgr.sock"

@@ -4,7 +4,6 @@ then ``mgrctl -m billmgr -R``."""
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -32,8 +31,7 @@ def mgr(daemon, *args):
 
 
 def emails(daemon):
-    with sqlite3.connect(daemon.db) as db:
-        return {row[0] for row in db.execute("SELECT email FROM account")}
+    return {row[0] for row in daemon.stored("SELECT email FROM account")}
 
 
 def test_the_list_in_every_format(plugin):

@@ -4,7 +4,6 @@ and transactions, callbacks, faults, and reloads."""
 import json
 import os
 import pwd
-import sqlite3
 import subprocess
 import textwrap
 import threading
@@ -54,8 +53,7 @@ def running(pid):
 
 
 def accounts(daemon):
-    with sqlite3.connect(daemon.db) as db:
-        return [row[0] for row in db.execute("SELECT email FROM account ORDER BY id")]
+    return [row[0] for row in daemon.stored("SELECT email FROM account ORDER BY id")]
 
 
 # -- the contract -------------------------------------------------------------
@@ -194,8 +192,8 @@ def test_a_failing_external_after_event_leaves_the_success_and_a_task_for_staff(
     task = daemon.call("task", out="JSONdata")["elem"][0]
     assert (task["kind"], task["target"], task["state"], task["reason"]) == (
         "event", "aftercreate after account.edit", "Failed", "Plugin 'aftercreate' failed with exit status 1")
-    with sqlite3.connect(daemon.db) as db:
-        payload = json.loads(db.execute("SELECT payload FROM outbox WHERE id = 1").fetchone()[0])
+    [(payload,)] = daemon.stored("SELECT payload FROM outbox WHERE id = 1")
+    payload = json.loads(payload)
     assert ["passwd", "***"] in payload["params"] and ["email", "stays@example.com"] in payload["params"]
 
 
@@ -265,9 +263,7 @@ def test_python_handlers_and_events(tmp_path):
         assert mgr(d, "note.add", "name=early", "sok=ok").returncode == 1
         late = mgr(d, "note.add", "name=late", "sok=ok")
         assert late.returncode == 1 and late.stderr.startswith("ERROR value(name)")
-        with sqlite3.connect(d.db) as db:
-            assert db.execute("SELECT name, status FROM project ORDER BY id").fetchall() == [
-                ("Default provider", 2), ("first", 3)]
+        assert d.stored("SELECT name, status FROM project ORDER BY id") == [("Default provider", 2), ("first", 3)]
     finally:
         d.stop()
 

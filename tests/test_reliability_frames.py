@@ -11,7 +11,6 @@ and ``shift``.  At the end, the log holds no traceback and no ERROR record.
 
 import json
 import socket
-import sqlite3
 import struct
 
 import pytest
@@ -187,9 +186,10 @@ def test_an_unpaged_list_over_the_frame_limit_arrives_whole(daemon):
     """Only requests have a size limit (DESIGN.md): a list reply of more than
     16 MiB reaches mgrctl whole, and the daemon lives on."""
     name, rows = "名" * 255, 14_000     # 765 bytes of UTF-8 a name, shown twice a row with the email
-    with sqlite3.connect(daemon.db) as db:
-        db.executemany("INSERT INTO account (name, email, project, registration_date) VALUES (?, ?, 1, ?)",
-                       ((name, f"{name[:200]}{i}@example.com", "2026-01-01 00:00:00") for i in range(rows)))
+    daemon.stored("WITH RECURSIVE n (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?) "
+                  "INSERT INTO account (name, email, project, registration_date) "
+                  "SELECT ?, ? || CAST(i AS VARCHAR(8)) || '@example.com', 1, '2026-01-01 00:00:00' FROM n",
+                  rows, name, name[:200])
     result = daemon.mgrctl("-m", "billmgr", "-o", "JSONdata", "account")
     assert result.returncode == 0, result.stderr[-500:]
     assert len(result.stdout.encode()) > protocol.MAX_FRAME

@@ -7,7 +7,6 @@ never produce (deep nesting, lone surrogates as JSON escapes).
 import json
 import os
 import socket
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -105,8 +104,7 @@ def test_a_lone_surrogate_is_refused_before_it_is_stored(web):
     error = json.loads(reply["body"])["doc"]["error"]
     assert reply["error"] == "value" and error["$object"] == "name"
     assert error["msg"]["$"] == "Поле 'Наименование' не является корректным текстом Unicode"
-    with sqlite3.connect(web.db) as db:
-        assert db.execute("SELECT count(*) FROM list_filter").fetchone() == (0,)
+    assert web.stored("SELECT count(*) FROM list_filter") == [(0,)]
     assert web.mgrctl("-m", "billmgr", "account.filter").returncode == 0
     assert web.mgrctl("-m", "billmgr", "account").returncode == 0
     alive(web)
@@ -140,10 +138,9 @@ def test_text_stored_before_the_fix_renders_with_replacement_characters(tmp_path
     d = Web(tmp_path).start().populate()
     try:
         user = me(d)
-        with sqlite3.connect(d.db) as db:
-            for who in (user, "admin"):
-                db.execute("INSERT INTO list_filter (user, func, params) VALUES (?, 'account', ?)",
-                           (who, '[["name", "\\ud800"]]'))
+        for who in (user, "admin"):
+            d.stored("INSERT INTO list_filter (user, func, params) VALUES (?, 'account', ?)",
+                     who, '[["name", "\\ud800"]]')
         for out in FORMATS:
             shown = d.mgrctl("-m", "billmgr", "-o", out, "account.filter")
             assert shown.returncode == 0 and "\ufffd" in shown.stdout, (out, shown.stderr)

@@ -62,15 +62,16 @@ def _form(req, row, elid=None):
 
 def _new(req, account):
     """A new subaccount's row: the client's provider and that provider's currency unless given."""
-    project = req.params.get("subaccount_project") or str(req.db.execute(
-        "SELECT project FROM account WHERE id = ?", (account,)).fetchone()[0])
+    project = req.int_param("subaccount_project")
+    if project is None:
+        project = req.db.execute("SELECT project FROM account WHERE id = ?", (account,)).fetchone()[0]
     found = req.db.execute("SELECT currency FROM project WHERE id = ?", (project,)).fetchone()
     if found is None:
-        raise errors.missed("project", project)
+        raise errors.missed("project", str(project))
     code = req.params.get("subaccount_currency") or str(found[0])
-    return {"account": account, "project": int(project), "currency": known(req.db, code, "subaccount_currency"),
+    return {"account": account, "project": project, "currency": known(req.db, code, "subaccount_currency"),
             "balance": 0, "creditlimit": 0, "allowpostpaid": 0, "referer": None,
-            "active": int(not _active_elsewhere(req, account, int(project))), "incident_limit": None}
+            "active": int(not _active_elsewhere(req, account, project)), "incident_limit": None}
 
 
 def _active_elsewhere(req, account, project, elid=None):
