@@ -72,13 +72,14 @@ class Model:
     def discount_off(self, account, price, operation):
         """(discount id or None, minor units off) for an expense of ``price`` minor units: DOMAIN.md's
         choice among one client's personal discounts (the highest priority, then the most off, then
-        the oldest) for an order or a renewal in its date window; other operations get none."""
+        the oldest) for an order or a renewal in its date window (one without dates is always in it); other
+        operations get none."""
         if operation not in ("open", "prolong"):
             return None, 0
         fitting = [(priority, min(price, half_up(price * Fraction(value) / 100) if kind == "percent"
                                   else value), -elid)
                    for elid, (kind, value, priority, actions, window) in self.discounts[account].items()
-                   if actions in ("all", operation) and window == "current"]
+                   if actions in ("all", operation) and window in ("open", "current")]
         if not fitting:
             return None, 0
         _, off, elid = max(fitting)
