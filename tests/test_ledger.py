@@ -1,4 +1,4 @@
-"""The ledger in-process against a real SQLite file: balances always equal their journal,
+"""The ledger in-process against a real database of the store under test: balances always equal their journal,
 checked withdrawals never pass the credit limit, and amounts shown by SQL equal billing.text."""
 
 import sqlite3
@@ -10,7 +10,7 @@ from conftest import BILLMGRD, Daemon
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billmgr import ledger
+from billmgr import config, ledger
 from billmgr.billing.currency import currencies, currency
 from billmgr.billing.errors import CurrencyMismatch
 from billmgr.billing.money import LIMIT, Money
@@ -19,7 +19,7 @@ from billmgr.clock import Clock
 from billmgr.context import Context
 from billmgr.errors import MgrError
 from billmgr.sqlmoney import shown
-from billmgr.store import connect, migrations
+from billmgr.store import connect, migrations, postgres
 
 RUB = currency("RUB")
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -27,19 +27,25 @@ SCHEMAS = Path(__file__).parent / "schemas"
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    conn = connect(tmp_path_factory.mktemp("ledger") / "billmgr.db")
-    migrations.apply(conn)
-    yield conn
+    """A connection that commits each statement, to a fresh database: a SQLite file or a PostgreSQL database."""
+    settings = config.load(str(Daemon(tmp_path_factory.mktemp("ledger")).conf))    # only its database
+    if settings.postgresql:
+        conn = postgres.connect(postgres.conninfo(settings))
+        yield postgres.Connection(conn)
+    else:
+        conn = connect(settings.db)
+        migrations.apply(conn)
+        yield conn
     conn.close()
 
 
 def new_subaccount(db, creditlimit):
     """A fresh client's RUB subaccount with ``creditlimit`` kopecks of credit."""
     account = db.execute("INSERT INTO account (name, email, project, registration_date) "
-                         "VALUES ('c', 'c' || (SELECT count(*) FROM account) || '@example.com', 1, '2026-01-01')"
-                         ).lastrowid
-    return db.execute("INSERT INTO subaccount (account, project, currency, creditlimit) VALUES (?, 1, 643, ?)",
-                      (account, creditlimit)).lastrowid
+                         "VALUES ('c', 'c' || (SELECT count(*) FROM account) || '@example.com', 1, '2026-01-01') "
+                         "RETURNING id").fetchone()[0]
+    return db.execute("INSERT INTO subaccount (account, project, currency, creditlimit) VALUES (?, 1, 643, ?) "
+                      "RETURNING id", (account, creditlimit)).fetchone()[0]
 
 
 def journal_sum(db, subaccount_id):
@@ -57,7 +63,7 @@ def test_balance_is_always_the_journal_sum_and_withdrawals_respect_the_credit_li
     ctx = Context(db, Clock(), "property")
     expected = 0
     for operation, minor in steps:
-        db.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN")
         try:
             if operation == "post":
                 ledger.post(ctx, subaccount_id, Money(minor, RUB), "correction")
@@ -106,20 +112,22 @@ def test_the_journal_is_append_only(db):
     subaccount_id = new_subaccount(db, 0)
     ledger.post(Context(db, Clock(), "test"), subaccount_id, Money(100, RUB), "correction")
     for statement in ("UPDATE journal SET amount = 1", "DELETE FROM journal"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with pytest.raises((sqlite3.IntegrityError, postgres.pgerrors.RaiseException), match="append-only"):
             db.execute(statement)
 
 
 @settings(max_examples=300, deadline=None)
 @given(minor=st.integers(-LIMIT, LIMIT), unit=st.sampled_from(currencies()))
-def test_amounts_shown_by_sql_are_what_billing_shows(minor, unit):
-    with sqlite3.connect(":memory:") as db:
-        text, = db.execute(f"SELECT {shown(':minor', ':units')}",
-                           {"minor": minor, "units": unit.minor_units}).fetchone()
+def test_amounts_shown_by_sql_are_what_billing_shows(db, minor, unit):
+    text, = db.execute(f"SELECT {shown('v.minor', 'v.units')} FROM "
+                       "(SELECT CAST(? AS BIGINT) AS minor, CAST(? AS BIGINT) AS units) AS v",
+                       (minor, unit.minor_units)).fetchone()
     assert text == show(Money(minor, unit))
 
 
+@pytest.mark.sqlite
 def test_balances_of_schema_2_get_an_opening_journal_row_and_pass_check(tmp_path):
+    """(A SQLite file of schema 2: PostgreSQL databases start at the baseline of version 8.)"""
     d = Daemon(tmp_path)
     with sqlite3.connect(d.db) as db:
         db.executescript((SCHEMAS / "v2.sql").read_text())

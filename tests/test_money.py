@@ -1,8 +1,6 @@
 """Currencies, providers' default currency and payment methods through the real daemon,
 mgrctl and HTTP, in English and Russian; a module's private settings never leak."""
 
-import sqlite3
-
 import pytest
 from conftest import Daemon
 from test_http import ADMIN, Web
@@ -19,11 +17,6 @@ PMTEST = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-
-
-def stored(daemon, sql, *args):
-    with sqlite3.connect(daemon.db) as db:
-        return db.execute(sql, args).fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +49,7 @@ def test_currency_view_and_modify(panel):
     done = panel.run("currency.edit", "elid=48", "symbol=BD", "name_ru=Динар", "active=on", "minor_units=2",
                "iso=XXX", "sok=ok")
     assert done.returncode == 0, done.stderr
-    assert stored(panel, "SELECT iso, minor_units, symbol, name_ru, active FROM currency WHERE id = 48") == [
+    assert panel.stored("SELECT iso, minor_units, symbol, name_ru, active FROM currency WHERE id = 48") == [
         ("BHD", 3, "BD", "Динар", 1)]      # codes and minor units are ISO's: never edited
     assert panel.run("currency.edit", "elid=48", "active=off", "sok=ok").returncode == 0
 
@@ -65,7 +58,7 @@ def test_currency_view_and_modify(panel):
 def test_a_currency_in_use_cannot_be_disabled(panel, lang, fragment):
     result = panel.run("currency.edit", "elid=643", "active=off", f"lang={lang}", "sok=ok")
     assert result.returncode == 1 and "value(active)" in result.stderr and fragment in result.stderr
-    assert stored(panel, "SELECT active FROM currency WHERE id = 643") == [(1,)]
+    assert panel.stored("SELECT active FROM currency WHERE id = 643") == [(1,)]
 
 
 @pytest.mark.parametrize("params, error", [(["name=X"], "empty(elid)"), (["elid=999"], "missed(currency)"),
@@ -87,7 +80,7 @@ def test_a_provider_has_a_default_currency(panel):
     for code, error in (("AUD", "value(currency)"), ("XYZ", "value(currency)")):
         result = panel.run("project.edit", f"elid={project}", f"currency={code}", "lang=ru", "sok=ok")
         assert result.returncode == 1 and error in result.stderr
-    assert stored(panel, "SELECT currency FROM project WHERE id = ?", project) == [(978,)]
+    assert panel.stored("SELECT currency FROM project WHERE id = ?", project) == [(978,)]
 
 
 # -- payment methods -------------------------------------------------------------
@@ -106,7 +99,7 @@ def test_payment_method_create_view_list_modify(panel):
     assert panel.run("currency.edit", "elid=392", "active=on", "sok=ok").returncode == 0
     assert panel.run("paymethod.edit", f"elid={elid}", "currency=JPY", "maxamount=", "active=off",
                "sok=ok").returncode == 0
-    assert stored(panel, "SELECT currency, minamount, maxamount, active FROM paymethod WHERE id = ?", elid) == [
+    assert panel.stored("SELECT currency, minamount, maxamount, active FROM paymethod WHERE id = ?", elid) == [
         (392, 100, None, 0)]       # 100.00 RUB is read again as 100 JPY
     refused = panel.run("paymethod.edit", f"elid={elid}", "minamount=0.5", "sok=ok")
     assert refused.returncode == 1 and "value(minamount)" in refused.stderr
@@ -126,10 +119,10 @@ def test_payment_method_create_view_list_modify(panel):
     (["allowrefund=sometimes"], "value(allowrefund)"),
 ])
 def test_payment_method_errors_write_nothing(panel, params, error):
-    before = stored(panel, "SELECT count(*) FROM paymethod")
+    before = panel.stored("SELECT count(*) FROM paymethod")
     result = panel.run("paymethod.edit", *(["name=Card"] if params[0] != "name=" else []), *params, "sok=ok")
     assert result.returncode == 1 and error in result.stderr
-    assert stored(panel, "SELECT count(*) FROM paymethod") == before
+    assert panel.stored("SELECT count(*) FROM paymethod") == before
 
 
 def test_max_below_min_is_explained_in_russian(panel):
@@ -147,10 +140,10 @@ def test_private_settings_are_shown_as_set_kept_and_never_logged(panel):
     shown = panel.form("paymethod.edit", f"elid={elid}")
     assert (shown["module"], shown["shop_id"], shown["secret_key"]) == ("pmtest", "42", "***")
     assert panel.run("paymethod.edit", f"elid={elid}", "shop_id=43", "secret_key=***", "sok=ok").returncode == 0
-    assert stored(panel, "SELECT name, value, private FROM paymethod_param WHERE paymethod = ? ORDER BY name",
+    assert panel.stored("SELECT name, value, private FROM paymethod_param WHERE paymethod = ? ORDER BY name",
                   elid) == [("secret_key", "t0p-s3cret", 1), ("shop_id", "43", 0)]
     assert panel.run("paymethod.edit", f"elid={elid}", "secret_key=n3w-s3cret", "sok=ok").returncode == 0
-    assert stored(panel, "SELECT value FROM paymethod_param WHERE name = 'secret_key'") == [("n3w-s3cret",)]
+    assert panel.stored("SELECT value FROM paymethod_param WHERE name = 'secret_key'") == [("n3w-s3cret",)]
     assert "s3cret" not in panel.log.read_text()
     assert {m["id"]: m.get("module") for m in panel.rows("paymethod")}[str(elid)] == "pmtest"
     unset = panel.create("paymethod.edit", "name=Gateway 2", "module=pmtest", "shop_id=1")
@@ -161,19 +154,18 @@ def test_private_settings_are_shown_as_set_kept_and_never_logged(panel):
 @pytest.mark.parametrize("lang, fragment", [("en", "is used by payments"), ("ru", "используется платежами")])
 def test_a_method_that_payments_use_cannot_be_deleted(panel, lang, fragment):
     elid = panel.create("paymethod.edit", f"name=Used {lang}")
-    with sqlite3.connect(panel.db) as db:
-        db.execute("CREATE TABLE IF NOT EXISTS payment_probe (id INTEGER PRIMARY KEY, "
-                   "paymethod INTEGER NOT NULL REFERENCES paymethod(id))")
-        db.execute("INSERT INTO payment_probe (paymethod) VALUES (?)", (elid,))
+    panel.stored("CREATE TABLE IF NOT EXISTS payment_probe (id INTEGER PRIMARY KEY, "
+                 "paymethod INTEGER NOT NULL REFERENCES paymethod(id))")
+    panel.stored("INSERT INTO payment_probe (id, paymethod) VALUES (?, ?)", elid, elid)
     result = panel.run("paymethod.delete", f"elid={elid}", f"lang={lang}")
     assert result.returncode == 1 and "value(elid)" in result.stderr and fragment in result.stderr
-    assert stored(panel, "SELECT count(*) FROM paymethod WHERE id = ?", elid) == [(1,)]
+    assert panel.stored("SELECT count(*) FROM paymethod WHERE id = ?", elid) == [(1,)]
 
 
 def test_delete_methods(panel):
     first, second = panel.create("paymethod.edit", "name=Old 1"), panel.create("paymethod.edit", "name=Old 2")
     assert panel.run("paymethod.delete", f"elid={first}, {second}, 999999").returncode == 0
-    assert stored(panel, "SELECT count(*) FROM paymethod WHERE id IN (?, ?)", first, second) == [(0,)]
+    assert panel.stored("SELECT count(*) FROM paymethod WHERE id IN (?, ?)", first, second) == [(0,)]
     assert "value(elid)" in panel.run("paymethod.delete", "elid=abc").stderr
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from conftest import Daemon
 from test_http import ADMIN, Web
+from test_subaccounts import books, fund
 
 from billmgr import rules
 from billmgr.billing.currency import currency
@@ -15,9 +16,6 @@ from billmgr.billing.discounts import Charge
 from billmgr.billing.errors import NoRate
 from billmgr.billing.money import Money
 from billmgr.billing.text import parse
-from billmgr.clock import Clock
-from billmgr.context import Context
-from billmgr.store import connect
 
 PASSWORD = "Cl1ent-secret"
 RUB, USD = currency("RUB"), currency("USD")
@@ -25,11 +23,8 @@ RUB, USD = currency("RUB"), currency("USD")
 
 def lookup(d, find):
     """``find(ctx)`` on the daemon's database, as an order or expense would call it."""
-    db = connect(d.db)
-    try:
-        return find(Context(db, Clock(), "test"))
-    finally:
-        db.close()
+    with books(d) as ctx:
+        return find(ctx)
 
 
 @pytest.fixture(scope="module")
@@ -328,14 +323,7 @@ def web(tmp_path_factory):
 def test_desktop_shows_the_clients_money_and_who_it_is_over_http(web):
     rub = web.create("subaccount.edit", f"plid={web.alice}", "creditlimit=100")
     usd = web.create("subaccount.edit", f"plid={web.alice}", "subaccount_currency=USD")
-    db = connect(web.db)
-    try:
-        from billmgr import ledger
-        db.execute("BEGIN IMMEDIATE")
-        ledger.post(Context(db, Clock(), "test"), rub, parse("12.5", RUB), "correction")
-        db.execute("COMMIT")
-    finally:
-        db.close()
+    fund(web, rub, "12.5")
     doc = web.json(func="desktop", authinfo=f"alice@example.com:{PASSWORD}")
     assert {k: doc[k]["$"] for k in ("account", "name", "email", "balance", "creditlimit")} == {
         "account": str(web.alice), "name": "alice@example.com", "email": "alice@example.com",

@@ -1,11 +1,13 @@
 """Payments and expenses through the real daemon and mgrctl: create, credit once, pay expenses oldest
 first, refund, the gateway's calls, errors in both languages, and the checks that prove the books."""
 
-import sqlite3
 import subprocess
 
 import pytest
 from conftest import BILLMGRD, Daemon
+
+from billmgr.store import Store
+from billmgr.store.postgres import PostgresStore
 
 
 def balance(daemon, subaccount):
@@ -68,9 +70,9 @@ def test_payment_add_takes_commission_and_credits_once(panel):
 def test_the_journal_refuses_a_second_credit_even_past_the_code(panel):
     account, subaccount = client(panel, "unique@example.com")
     payment = pay(panel, account, "10")
-    with sqlite3.connect(panel.db) as db, pytest.raises(sqlite3.IntegrityError):
-        db.execute("INSERT INTO journal (subaccount, amount, kind, ref_kind, ref_id, at, actor) "
-                   "VALUES (?, 1, 'payment', 'payment', ?, '', 'test')", (subaccount, payment))
+    with pytest.raises((Store.IntegrityError, PostgresStore.IntegrityError)):
+        panel.stored("INSERT INTO journal (subaccount, amount, kind, ref_kind, ref_id, at, actor) "
+                     "VALUES (?, 1, 'payment', 'payment', ?, '', 'test')", subaccount, payment)
 
 
 def test_limits_and_bad_input_are_clear_errors(panel):
@@ -169,9 +171,8 @@ def test_gateway_moves_and_the_transition_table(panel):
 
 def test_payment_info_has_the_shape_gateway_scripts_read(panel):
     panel.ok("paymethod.edit", f"elid={panel.method}", "module=pmtest", "sok=ok")
-    with sqlite3.connect(panel.db) as db:
-        db.execute("INSERT INTO paymethod_param (paymethod, name, value, private) VALUES (?, 'secret', 's3', 1)",
-                   (panel.method,))
+    panel.stored("INSERT INTO paymethod_param (paymethod, name, value, private) VALUES (?, 'secret', 's3', 1)",
+                 panel.method)
     account, _ = client(panel, "info@example.com")
     payment = pay(panel, account, "20", setpaid=False)
     xml = panel.run("-o", "xml", "payment.info", f"elid={payment}").stdout
@@ -229,9 +230,8 @@ def test_check_names_a_broken_payment_and_expense(tmp_path):
                      "sok=ok")["id"]
     finally:
         d.stop()
-    with sqlite3.connect(d.db) as db:
-        db.execute("UPDATE payment SET usedamount = 1 WHERE id = ?", (payment,))
-        db.execute("UPDATE expense SET notpayd = 1 WHERE id = ?", (expense,))
+    d.stored("UPDATE payment SET usedamount = 1 WHERE id = ?", int(payment))
+    d.stored("UPDATE expense SET notpayd = 1 WHERE id = ?", int(expense))
     check = subprocess.run([BILLMGRD, "check"], env=d.env, capture_output=True, text=True, timeout=120)
     assert check.returncode != 0
     assert f"payment #{payment}: usedamount 0.01 RUB, its distributions sum 2.00 RUB" in check.stdout

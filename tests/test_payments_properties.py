@@ -3,7 +3,6 @@ daemon keep every check clean and the sum of balances equal to credited payments
 and refunds; and racing credits with charges on one subaccount end at the exact balance."""
 
 import math
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
@@ -13,11 +12,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from reliability import PHASES, scaled
-
-
-def stored(daemon, sql, *args):
-    with sqlite3.connect(daemon.db) as db:
-        return db.execute(sql, args).fetchall()
 
 
 def call(daemon, func, *params):
@@ -78,13 +72,14 @@ class Model:
     def discount_off(self, account, price, operation):
         """(discount id or None, minor units off) for an expense of ``price`` minor units: DOMAIN.md's
         choice among one client's personal discounts (the highest priority, then the most off, then
-        the oldest) for an order or a renewal in its date window; other operations get none."""
+        the oldest) for an order or a renewal in its date window (one without dates is always in it); other
+        operations get none."""
         if operation not in ("open", "prolong"):
             return None, 0
         fitting = [(priority, min(price, half_up(price * Fraction(value) / 100) if kind == "percent"
                                   else value), -elid)
                    for elid, (kind, value, priority, actions, window) in self.discounts[account].items()
-                   if actions in ("all", operation) and window == "current"]
+                   if actions in ("all", operation) and window in ("open", "current")]
         if not fitting:
             return None, 0
         _, off, elid = max(fitting)
@@ -134,7 +129,7 @@ def test_no_money_is_created_or_lost(books):
         @rule(data=st.data())
         def setpaid(self, data):
             payment = data.draw(st.sampled_from(sorted(self.model.payments)))
-            before = stored(books, "SELECT status FROM payment WHERE id = ?", payment)[0][0]
+            before = books.stored("SELECT status FROM payment WHERE id = ?", payment)[0][0]
             reply = call(books, "payment.setpaid", f"elid={payment}")
             assert ("error" in reply) == (before not in (1, 2, 3, 8))
             if "error" not in reply:
@@ -157,7 +152,7 @@ def test_no_money_is_created_or_lost(books):
                 assert reply.get("error") == "balance"
             else:
                 expense = int(reply["id"])
-                assert stored(books, "SELECT amount, discount, discountamount, notpayd <= amount FROM expense "
+                assert books.stored("SELECT amount, discount, discountamount, notpayd <= amount FROM expense "
                               "WHERE id = ?", expense) == [(charge, discount, off, 1)]
                 self.model.expenses[expense] = (account, charge)
                 self.model.balance[subaccount] -= charge
@@ -176,7 +171,7 @@ def test_no_money_is_created_or_lost(books):
             payment = data.draw(st.sampled_from(sorted(self.model.payments)))
             left = call(books, "payment.refund", f"elid={payment}")["amount"]
             minor = int(left.replace(".", "")) * share // 100
-            status = stored(books, "SELECT status FROM payment WHERE id = ?", payment)[0][0]
+            status = books.stored("SELECT status FROM payment WHERE id = ?", payment)[0][0]
             reply = call(books, "payment.refund", f"elid={payment}", f"amount={minor / 100:.2f}", "sok=ok")
             if status == 4 and minor > 0:
                 assert "error" not in reply
@@ -188,7 +183,7 @@ def test_no_money_is_created_or_lost(books):
         @rule(data=st.data())
         def delete_payment(self, data):
             payment = data.draw(st.sampled_from(sorted(self.model.payments)))
-            status = stored(books, "SELECT status FROM payment WHERE id = ?", payment)[0][0]
+            status = books.stored("SELECT status FROM payment WHERE id = ?", payment)[0][0]
             reply = call(books, "payment.delete", f"elid={payment}")
             assert ("error" in reply) == (status in (4, 5, 6))
             if "error" not in reply:
@@ -228,30 +223,30 @@ def test_no_money_is_created_or_lost(books):
         def books_balance(self):
             assert books.call("ledger.check", out="JSONdata").get("elem", []) == []
             # per client and in all: balances == credited payments - live expenses - refunds
-            totals = stored(
-                books, "SELECT a.id, (SELECT coalesce(sum(balance), 0) FROM subaccount WHERE account = a.id), "
+            totals = books.stored(
+                "SELECT a.id, (SELECT coalesce(sum(balance), 0) FROM subaccount WHERE account = a.id), "
                 "(SELECT coalesce(sum(subaccountamount), 0) FROM payment WHERE account = a.id AND refund_of IS NULL "
                 "AND status IN (4, 5, 6)), (SELECT coalesce(sum(amount), 0) FROM expense WHERE account = a.id), "
                 "(SELECT coalesce(-sum(subaccountamount), 0) FROM payment WHERE account = a.id "
                 "AND refund_of IS NOT NULL) FROM account a")
             for _, balance, credited, live, refunded in totals:
                 assert balance == credited - live - refunded
-            [(balances, credited, live, refunded)] = stored(
-                books, "SELECT (SELECT coalesce(sum(balance), 0) FROM subaccount), "
+            [(balances, credited, live, refunded)] = books.stored(
+                "SELECT (SELECT coalesce(sum(balance), 0) FROM subaccount), "
                 "(SELECT coalesce(sum(subaccountamount), 0) FROM payment WHERE refund_of IS NULL "
                 "AND status IN (4, 5, 6)), (SELECT coalesce(sum(amount), 0) FROM expense), "
                 "(SELECT coalesce(-sum(subaccountamount), 0) FROM payment WHERE refund_of IS NOT NULL)")
             assert balances == credited - live - refunded
             # the model's predictions: each client's balance and what it owns
             pool = ",".join("?" * len(self.model.clients))
-            assert dict(stored(books, f"SELECT id, balance FROM subaccount WHERE account IN ({pool})",
+            assert dict(books.stored(f"SELECT id, balance FROM subaccount WHERE account IN ({pool})",
                                *self.model.clients)) == self.model.balance
-            assert dict(stored(books, "SELECT id, account FROM expense WHERE account IN (%s)" % pool,
+            assert dict(books.stored("SELECT id, account FROM expense WHERE account IN (%s)" % pool,
                                *self.model.clients)) == self.model.owners(self.model.expenses)
-            assert dict(stored(books, "SELECT id, account FROM payment WHERE refund_of IS NULL AND account IN (%s)"
+            assert dict(books.stored("SELECT id, account FROM payment WHERE refund_of IS NULL AND account IN (%s)"
                                % pool, *self.model.clients)) == self.model.owners(self.model.payments)
             # a merged client's emptied subaccount is gone, its journal sums to nothing
-            assert stored(books, "SELECT subaccount, sum(amount) FROM journal WHERE subaccount NOT IN "
+            assert books.stored("SELECT subaccount, sum(amount) FROM journal WHERE subaccount NOT IN "
                           "(SELECT id FROM subaccount) GROUP BY subaccount HAVING sum(amount) != 0") == []
 
     Books.TestCase.settings = settings(max_examples=scaled(6), stateful_step_count=30, deadline=None, phases=PHASES,
@@ -262,7 +257,7 @@ def test_no_money_is_created_or_lost(books):
 def test_racing_credits_and_charges_end_at_the_exact_balance(books):
     account, subaccount = books.new_account("race@example.com"), None
     subaccount = call(books, "subaccount.edit", f"plid={account}", "sok=ok")["id"]
-    start = stored(books, "SELECT balance FROM subaccount WHERE id = ?", subaccount)[0][0]
+    start = books.stored("SELECT balance FROM subaccount WHERE id = ?", subaccount)[0][0]
     payments = [call(books, "payment.add", f"plid={account}", f"paymethod={books.method}", "amount=10",
                      "sok=ok")["payment_id"] for _ in range(4)]
 
@@ -278,8 +273,8 @@ def test_racing_credits_and_charges_end_at_the_exact_balance(books):
         charges = pool.map(charge, range(8))
         credited, charged = sum(credits), sum(charges)
     assert (credited, charged) == (4, 8)
-    assert stored(books, "SELECT balance FROM subaccount WHERE id = ?", subaccount)[0][0] == (
+    assert books.stored("SELECT balance FROM subaccount WHERE id = ?", subaccount)[0][0] == (
         start + 4 * 970 - 8 * 125)
-    assert stored(books, "SELECT count(*) FROM journal WHERE kind = 'payment' AND ref_id IN (?, ?, ?, ?)",
+    assert books.stored("SELECT count(*) FROM journal WHERE kind = 'payment' AND ref_id IN (?, ?, ?, ?)",
                   *payments) == [(4,)]
     assert books.call("ledger.check", out="JSONdata").get("elem", []) == []

@@ -1,35 +1,40 @@
 """Subaccounts through the real daemon and mgrctl: create, view, modify, suspend, resume,
 refund within the credit limit, account.join through the ledger, and the balance check."""
 
-import sqlite3
 import subprocess
+from contextlib import contextmanager
 
 import pytest
 from conftest import BILLMGRD, Daemon
 
-from billmgr import ledger
+from billmgr import config, ledger
 from billmgr.billing.text import parse
 from billmgr.clock import Clock
 from billmgr.context import Context
-from billmgr.store import connect
+from billmgr.store import open_store
+
+
+@contextmanager
+def books(daemon):
+    """A context in one write transaction on the daemon's own store, as a handler or the nightly run has."""
+    store = open_store(config.load(str(daemon.conf)))
+    try:
+        with store.transaction(write=True) as db:
+            yield Context(db, Clock(), "test")
+    finally:
+        store.close()
 
 
 def fund(daemon, subaccount_id, amount):
     """Money in through the ledger itself (payments are a later step), on the daemon's database."""
-    db = connect(daemon.db)
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        unit = ledger.subaccount(db, subaccount_id).currency
-        ledger.post(Context(db, Clock(), "test"), subaccount_id, parse(amount, unit), "correction")
-        db.execute("COMMIT")
-    finally:
-        db.close()
+    with books(daemon) as ctx:
+        unit = ledger.subaccount(ctx.db, subaccount_id).currency
+        ledger.post(ctx, subaccount_id, parse(amount, unit), "correction")
 
 
 def journal(daemon, subaccount_id):
-    with sqlite3.connect(daemon.db) as db:
-        return db.execute("SELECT amount, kind, ref_kind, ref_id, actor, note FROM journal WHERE subaccount = ? "
-                          "ORDER BY id", (subaccount_id,)).fetchall()
+    return daemon.stored("SELECT amount, kind, ref_kind, ref_id, actor, note FROM journal WHERE subaccount = ? "
+                         "ORDER BY id", subaccount_id)
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +181,7 @@ def test_check_names_a_balance_corrupted_by_hand(tmp_path):
         client = d.new_account("corrupt@example.com")
         elid = d.create("subaccount.edit", f"plid={client}")
         fund(d, elid, "7.00")
-        with sqlite3.connect(d.db) as db:
-            db.execute("UPDATE subaccount SET balance = balance + 1 WHERE id = ?", (elid,))
+        d.stored("UPDATE subaccount SET balance = balance + 1 WHERE id = ?", elid)
         problem = f"subaccount #{elid} of client #{client}: balance 7.01 RUB, journal sum 7.00 RUB"
         assert [r["problem"] for r in d.rows("ledger.check")] == [problem]
         assert [r["problem"] for r in d.rows("ledger.check", "lang=ru")] == [problem]
