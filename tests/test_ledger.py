@@ -20,6 +20,7 @@ from billmgr.context import Context
 from billmgr.errors import MgrError
 from billmgr.sqlmoney import shown
 from billmgr.store import connect, migrations, postgres
+from billmgr.store.dialect import PostgreSQL, SQLite
 
 RUB = currency("RUB")
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -37,6 +38,11 @@ def db(tmp_path_factory):
         migrations.apply(conn)
         yield conn
     conn.close()
+
+
+def context(db, actor):
+    """A Context on the fixture's connection, with its store's dialect."""
+    return Context(db, Clock(), actor, dialect=PostgreSQL if isinstance(db, postgres.Connection) else SQLite)
 
 
 def new_subaccount(db, creditlimit):
@@ -60,7 +66,7 @@ operations = st.lists(st.tuples(st.sampled_from(["post", "withdraw"]), st.intege
 @given(creditlimit=st.integers(0, 10**8), steps=operations)
 def test_balance_is_always_the_journal_sum_and_withdrawals_respect_the_credit_limit(db, creditlimit, steps):
     subaccount_id = new_subaccount(db, creditlimit)
-    ctx = Context(db, Clock(), "property")
+    ctx = context(db, "property")
     expected = 0
     for operation, minor in steps:
         db.execute("BEGIN")
@@ -85,7 +91,7 @@ def test_balance_is_always_the_journal_sum_and_withdrawals_respect_the_credit_li
 
 def test_a_suspended_subaccount_refuses_withdrawals_but_takes_bookings(db):
     subaccount_id = new_subaccount(db, 0)
-    ctx = Context(db, Clock(), "test")
+    ctx = context(db, "test")
     db.execute("UPDATE subaccount SET active = 0 WHERE id = ?", (subaccount_id,))
     ledger.post(ctx, subaccount_id, Money(500, RUB), "correction")
     with pytest.raises(MgrError) as refused:
@@ -96,7 +102,7 @@ def test_a_suspended_subaccount_refuses_withdrawals_but_takes_bookings(db):
 
 def test_postings_are_refused_in_another_currency_an_unknown_kind_or_beyond_64_bits(db):
     subaccount_id = new_subaccount(db, 0)
-    ctx = Context(db, Clock(), "test")
+    ctx = context(db, "test")
     for wrong in [lambda: ledger.post(ctx, subaccount_id, Money(1, currency("USD")), "correction"),
                   lambda: ledger.post(ctx, subaccount_id, Money(1, RUB), "gift"),
                   lambda: ledger.withdraw(ctx, subaccount_id, Money(0, RUB), "refund")]:
@@ -110,7 +116,7 @@ def test_postings_are_refused_in_another_currency_an_unknown_kind_or_beyond_64_b
 
 def test_the_journal_is_append_only(db):
     subaccount_id = new_subaccount(db, 0)
-    ledger.post(Context(db, Clock(), "test"), subaccount_id, Money(100, RUB), "correction")
+    ledger.post(context(db, "test"), subaccount_id, Money(100, RUB), "correction")
     for statement in ("UPDATE journal SET amount = 1", "DELETE FROM journal"):
         with pytest.raises((sqlite3.IntegrityError, postgres.pgerrors.RaiseException), match="append-only"):
             db.execute(statement)

@@ -9,11 +9,12 @@ import pytest
 from conftest import BILLMGRD, PG, _pg
 
 from billmgr.store import Store
+from billmgr.store.migrations import MIGRATIONS
 
 needs_server = pytest.mark.skipif(not PG, reason="needs a PostgreSQL server: set BILLMGR_TEST_PG (CI does)")
 
 
-@pytest.mark.parametrize("command", [("backup", "copy.db"), ("restore", "copy.db"), ("check",), ("migrate",)])
+@pytest.mark.parametrize("command", [("backup", "copy.db"), ("restore", "copy.db")])
 def test_the_sqlite_file_commands_refuse_a_postgresql_configuration(tmp_path, command):
     conf = tmp_path / "billmgr.conf"
     conf.write_text(f"path data {tmp_path}\nDBHost /nowhere\nDBName books\n")
@@ -56,3 +57,32 @@ def test_a_new_postgresql_database_has_sqlites_tables_columns_and_rows(tmp_path,
         assert daemon.stored(f"SELECT * FROM {table} ORDER BY id") == expected, table
     # the ids the baseline's rows took are behind the new ones'
     assert daemon.create("project.edit", "name=Second") == 2
+
+
+@pytest.mark.parametrize("command", ["check", "migrate"])
+def test_check_and_migrate_say_when_the_server_is_unreachable(tmp_path, command):
+    conf = tmp_path / "billmgr.conf"
+    conf.write_text(f"path data {tmp_path}\nDBHost {tmp_path}/nowhere\nDBName books\n")
+    result = subprocess.run([BILLMGRD, command, "--config", str(conf)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(("Error: cannot reach the PostgreSQL database:",
+                                     "Error: the PostgreSQL database is not usable:"))
+
+
+@needs_server
+def test_check_and_migrate_work_on_the_postgresql_database(daemon):
+    account = daemon.new_account("checked@example.com")
+    subaccount = daemon.create("subaccount.edit", f"plid={account}")
+    daemon.stop()
+
+    def billmgrd(command):
+        return subprocess.run([BILLMGRD, command, "--config", str(daemon.conf)], capture_output=True, text=True)
+    migrated = billmgrd("migrate")
+    assert (migrated.returncode, migrated.stdout) == (0, f"schema version {len(MIGRATIONS)}, up to date\n")
+    checked = billmgrd("check")
+    assert (checked.returncode, checked.stdout) == (0, "schema version: ok\nbalances: ok\npayments: ok\n")
+    daemon.stored("UPDATE subaccount SET balance = 500 WHERE id = ?", subaccount)
+    checked = billmgrd("check")
+    assert checked.returncode == 1
+    assert checked.stdout == (f"schema version: ok\nbalances: 1 problem(s)\n  subaccount #{subaccount} of client "
+                              f"#{account}: balance 5.00 RUB, journal sum 0.00 RUB\npayments: ok\n")

@@ -20,7 +20,7 @@ def books(daemon):
     store = open_store(config.load(str(daemon.conf)))
     try:
         with store.transaction(write=True) as db:
-            yield Context(db, Clock(), "test")
+            yield Context(db, Clock(), "test", dialect=store.dialect)
     finally:
         store.close()
 

@@ -8,6 +8,12 @@ balance, so the balance always equals the sum of its journal and
 credited, a merge, a correction); ``withdraw`` takes money out on the
 client's behalf (a charge, a refund) and is refused -- nothing written --
 when the subaccount is suspended or the money is not there.
+
+Where several writers share the database (PostgreSQL) all money of a
+subaccount moves under its row lock, held to the end of the transaction:
+posting takes it, and so does code that redistributes a subaccount's
+payments without posting (``lock``), always before it touches a payment,
+so that two transactions never wait for each other.
 """
 
 from dataclasses import dataclass
@@ -43,19 +49,24 @@ class Subaccount:
         return self.balance.currency
 
 
-def subaccount(db, subaccount_id):
+def subaccount(db, subaccount_id, for_update=""):
     """The subaccount ``subaccount_id`` as it is now, or a ``missed`` error."""
     row = db.execute("SELECT s.id, s.account, s.project, s.currency, s.balance, s.creditlimit, s.allowpostpaid, "
-                     "s.active FROM subaccount s WHERE s.id = ?", (subaccount_id,)).fetchone()
+                     f"s.active FROM subaccount s WHERE s.id = ?{for_update}", (subaccount_id,)).fetchone()
     if row is None:
         raise MgrError("missed", "subaccount", subaccount_id)
     unit = iso_currency(row[3])
     return Subaccount(row[0], row[1], row[2], Money(row[4], unit), Money(row[5], unit), bool(row[6]), bool(row[7]))
 
 
+def lock(ctx, subaccount_id):
+    """The subaccount, locked against every other transaction's money moves till this one ends."""
+    return subaccount(ctx.db, subaccount_id, ctx.dialect.for_update)
+
+
 def post(ctx, subaccount_id, amount, kind, reference=("", None), note=""):
     """Book ``amount`` (signed Money) to the subaccount; returns its new balance."""
-    return _write(ctx, subaccount(ctx.db, subaccount_id), amount, kind, reference, note)
+    return _write(ctx, lock(ctx, subaccount_id), amount, kind, reference, note)
 
 
 def withdraw(ctx, subaccount_id, amount, kind, reference=("", None), note="", postpaid=False):
@@ -66,7 +77,7 @@ def withdraw(ctx, subaccount_id, amount, kind, reference=("", None), note="", po
     limit -- unless ``postpaid`` (the caller's decision: a post-paid charge may
     run into debt).
     """
-    target = subaccount(ctx.db, subaccount_id)
+    target = lock(ctx, subaccount_id)
     if amount.minor <= 0:
         raise InvalidValue(f"a withdrawal takes a positive amount, not {show_iso(amount)}")
     if not target.active:

@@ -52,7 +52,7 @@ def move(ctx, payment, action, changes=()):
     error naming the payment's status, and changes nothing.
     """
     target, sources = TRANSITIONS[action]
-    current = status_of(ctx.db, payment)
+    current = status_of(ctx.db, payment)   # for the message: the UPDATE below decides, atomically
     sets = ", ".join(["status = ?", *(f"{column} = ?" for column, _ in changes)])
     held = ", ".join("?" * len(sources))
     changed = ctx.db.execute(f"UPDATE payment SET {sets} WHERE id = ? AND status IN ({held})",
@@ -66,10 +66,10 @@ def move(ctx, payment, action, changes=()):
 
 def credit(ctx, payment, changes=()):
     """Credit ``payment`` (status 4) once: its money to the balance, then to the oldest unpaid expenses."""
-    move(ctx, payment, "setpaid", (("paydate", ctx.clock.stamp()), *changes))
     subaccount, amount = ctx.db.execute("SELECT subaccount, subaccountamount FROM payment WHERE id = ?",
                                         (payment,)).fetchone()
-    unit = ledger.subaccount(ctx.db, subaccount).currency
+    unit = ledger.lock(ctx, subaccount).currency
+    move(ctx, payment, "setpaid", (("paydate", ctx.clock.stamp()), *changes))
     ledger.post(ctx, subaccount, Money(amount, unit), "payment", ("payment", payment))
     distribution.cover_expenses(ctx.db, payment)
 
@@ -86,6 +86,9 @@ def refund(ctx, payment, amount, description=""):
     refund is a negative payment in status 6 linked to its source; the source
     becomes 6 when nothing of it is left to refund, and stays 4 otherwise.
     """
+    held = ctx.db.execute("SELECT subaccount FROM payment WHERE id = ?", (payment,)).fetchone()
+    if held is not None:
+        ledger.lock(ctx, held[0])     # what is left to refund stays as read till this ends
     row = ctx.db.execute(
         "SELECT p.status, p.restrictrefund, m.allowrefund, p.subaccount, p.account, p.paymethod, "
         "p.subaccountamount, p.paymethodamount FROM payment p JOIN paymethod m ON m.id = p.paymethod "

@@ -49,22 +49,47 @@ def _size(path):
     return f"{os.path.getsize(path) / 1048576:.1f} MiB"
 
 
-def check(path):
-    """(check name, problems) for each check of ``CHECKS`` on the database at ``path``."""
-    db = copies.open_existing(path)
+def _run_checks(db, version, which):
     results = []
+    with _bar("check", "check", total=len(which)) as bar:
+        for name, run in which:
+            bar.set_description(name)
+            results.append((name, list(run(db, version))))
+            bar.update()
+    return results
+
+
+def check(path):
+    """(check name, problems) for each check of the SQLite database file at ``path``."""
+    db = copies.open_existing(path)
     try:
         db.execute("BEGIN")      # every check sees the same snapshot
-        with _bar("check", "check", total=len(checks.CHECKS)) as bar:
-            for name, run in checks.CHECKS:
-                bar.set_description(name)
-                results.append((name, list(run(db))))
-                bar.update()
+        return _run_checks(db, _schema_version(db), checks.SQLITE_FILE + checks.BOOKS)
     except sqlite3.DatabaseError as exc:
         raise ControlError(f"{path} is not a usable database: {exc}") from None
     finally:
         db.close()
-    return results
+
+
+def check_postgres(config):
+    """(check name, problems) for each check of the books in the configuration's PostgreSQL database."""
+    import psycopg
+
+    from ..store import postgres
+
+    try:
+        conn = postgres.connect(postgres.conninfo(config))
+    except psycopg.OperationalError as exc:
+        raise ControlError(f"cannot reach the PostgreSQL database: {exc}") from None
+    try:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")   # one snapshot for every check
+        db = postgres.Connection(conn)
+        version = db.execute("SELECT version FROM schema_version").fetchone()[0]
+        return _run_checks(db, version, checks.BOOKS)
+    except psycopg.Error as exc:
+        raise ControlError(f"the PostgreSQL database is not usable: {exc}") from None
+    finally:
+        conn.close()
 
 
 def backup(config, target):
@@ -76,7 +101,7 @@ def backup(config, target):
         copies.copy(config.db, target, files.mode_for(config.db), _page_progress(bar))
     db = copies.open_existing(target)
     try:
-        problems = list(checks.integrity(db))
+        problems = list(checks.integrity(db, None))
         version = _schema_version(db)
     finally:
         db.close()
@@ -92,7 +117,7 @@ def restore(config, source):
     db = copies.open_existing(source)
     try:
         with _bar("verify", "check", total=1) as bar:
-            problems = list(checks.integrity(db))
+            problems = list(checks.integrity(db, None))
             bar.update()
         version = _schema_version(db)
     except sqlite3.DatabaseError as exc:
@@ -121,6 +146,26 @@ def restore(config, source):
     if had_old:
         lines.append(f"the previous database is kept as {kept}")
     return lines
+
+
+def migrate_postgres(config):
+    """Bring the configuration's PostgreSQL database to the current schema: (from version, to version)."""
+    import psycopg
+
+    from ..store import postgres
+
+    _refuse_while_running(config, "migrating")
+    try:
+        with postgres.connect(postgres.conninfo(config)) as conn:
+            found = conn.execute("SELECT to_regclass('schema_version')").fetchone()[0]
+            current = conn.execute("SELECT version FROM schema_version").fetchone()[0] if found else 0
+            with _bar("migrate", "step", total=max(len(migrations.MIGRATIONS) - current, 0)) as bar:
+                migrations.apply_postgres(conn, done=lambda _version: bar.update())
+            return current, conn.execute("SELECT version FROM schema_version").fetchone()[0]
+    except psycopg.Error as exc:
+        raise ControlError(f"the PostgreSQL database is not usable: {exc}") from None
+    except RuntimeError as exc:
+        raise ControlError(str(exc)) from None
 
 
 def migrate(config):

@@ -173,7 +173,10 @@ def check(config_path, path):
     from . import admin
 
     failed = False
-    for name, problems in _admin(admin.check, path or _sqlite_config(config_path, "check").db):
+    config = None if path else _config(config_path)
+    found = (_admin(admin.check_postgres, config) if config and config.postgresql
+             else _admin(admin.check, path or config.db))
+    for name, problems in found:
         click.echo(f"{name}: {f'{len(problems)} problem(s)' if problems else 'ok'}")
         for problem in problems:
             click.echo(f"  {problem}")
@@ -190,7 +193,8 @@ def migrate(config_path):
     """
     from . import admin
 
-    old, new = _admin(admin.migrate, _sqlite_config(config_path, "migrate"))
+    config = _config(config_path)
+    old, new = _admin(admin.migrate_postgres if config.postgresql else admin.migrate, config)
     click.echo(f"schema version {new}" + (f" (migrated from {old})" if old != new else ", up to date"))
 
 

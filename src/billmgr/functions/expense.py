@@ -193,6 +193,7 @@ def subaccount_expense_delete(req):
     freed and spent on the subaccount's other unpaid expenses, oldest first."""
     for elid in req.params.ids():
         expense = _load(req, elid)
+        ledger.lock(req.context, expense["subaccount"])
         freed = [payment for (payment,) in req.db.execute(
             "SELECT payment FROM payment_expense WHERE expense = ? ORDER BY payment", (elid,)).fetchall()]
         for payment in freed:
@@ -231,6 +232,8 @@ def payment_expense(req):
 def payment_expense_edit(req):
     """A piece of the payment ``plid`` paying expense ``elid`` (or ``expense`` when new), set by hand."""
     payment = _payment(req)
+    if req.sok:
+        ledger.lock(req.context, payment["subaccount"])
     unit = iso_currency(payment["currency"])
     expense = req.int_param("elid") if req.elid else req.int_param("expense")
     current = req.db.execute("SELECT amount FROM payment_expense WHERE payment = ? AND expense = ?",
@@ -263,6 +266,7 @@ def payment_expense_edit(req):
 
 def payment_expense_delete(req):
     payment = _payment(req)
+    ledger.lock(req.context, payment["subaccount"])
     for expense in req.params.ids():
         if not distribution.unpay(req.db, payment["id"], expense):
             raise errors.missed("expense", expense)
