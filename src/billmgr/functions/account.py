@@ -24,7 +24,7 @@ _COLUMNS = {
     "account_status": "a.status",
     "registration_date": "a.registration_date",
     # properties as a bit set, shown through labels
-    "status": "a.verify_email | ((a.valid_phone != '') << 1) | (a.nocalcstat << 2)",
+    "status": "a.verify_email + CASE WHEN a.valid_phone != '' THEN 2 ELSE 0 END + 4 * a.nocalcstat",
 }
 _JOINS = ("JOIN project p ON p.id = a.project LEFT JOIN subaccount s ON s.account = a.id "
           "AND s.project = a.project AND s.active = 1 JOIN currency c ON c.id = coalesce(s.currency, p.currency)")

@@ -140,8 +140,8 @@ def _create(req, account, paymethod, amount_name):
 def _method_choices(req, project=None):
     name = "CASE WHEN name_ru != '' THEN name_ru ELSE name END" if req.lang == "ru" else "name"
     return [(str(i), n) for i, n in req.db.execute(
-        f"SELECT id, {name} FROM paymethod WHERE active = 1 AND (? IS NULL OR project IS NULL OR project = ?) "
-        "ORDER BY id", (project, project))]
+        f"SELECT id, {name} FROM paymethod WHERE active = 1 AND (CAST(? AS BIGINT) IS NULL OR project IS NULL "
+        "OR project = ?) ORDER BY id", (project, project))]
 
 
 def payment_add(req):

@@ -1,5 +1,7 @@
 """task: the outbox as staff see it -- what is pending, done or failed, and why."""
 
+import functools
+
 from ..doc import Cell
 from ..lists import equals, sql_list
 
@@ -7,9 +9,9 @@ STATES = ("pending", "sending", "done", "failed")
 
 
 def task(req):
+    field = functools.partial(req.store.dialect.json_text, "o.payload")
     columns = {"id": "o.id", "created": "o.created", "kind": "o.kind",
-               "target": "coalesce(json_extract(o.payload, '$.to'), json_extract(o.payload, '$.phone'), "
-                         "json_extract(o.payload, '$.handler') || ' after ' || json_extract(o.payload, '$.func'))",
+               "target": f"coalesce({field('to')}, {field('phone')}, {field('handler')} || ' after ' || {field('func')})",
                "state": "o.state", "attempts": "o.attempts", "next_try": "o.next_try", "done": "o.done",
                "reason": "o.last_error"}
     labels = req.cached("labels", lambda: {"state": {s: Cell(req.msg(f"state_{s}"), (("orig", s),))

@@ -31,6 +31,11 @@ class SQLite:
         """One JSON array of the rows of the query ``page``, each an array of ``cells``."""
         return f"SELECT json_group_array(json_array({cells})) FROM ({page}) AS page"
 
+    @staticmethod
+    def json_text(expr, key):
+        """The value at top-level ``key`` of the JSON object in the text ``expr``, as text (NULL if absent)."""
+        return f"json_extract({expr}, '$.{key}')"
+
 
 class PostgreSQL:
     name = "postgresql"
@@ -53,3 +58,7 @@ class PostgreSQL:
         # (aggregated in the order the page's ORDER BY gives its rows, as PostgreSQL does for a
         # sorted subquery that is not run in parallel)
         return f"SELECT CAST(coalesce(json_agg(json_build_array({cells})), '[]') AS TEXT) FROM ({page}) AS page"
+
+    @staticmethod
+    def json_text(expr, key):
+        return f"(CAST({expr} AS JSON) ->> '{key}')"
