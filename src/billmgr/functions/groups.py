@@ -202,8 +202,8 @@ def account_group(req):
     labels = req.cached("labels", lambda: {"status": {
         "1": Cell(req.msg("member_yes"), (("orig", "1"),)), "0": Cell(req.msg("member_no"), (("orig", "0"),))}})
     columns = {"id": "g.id", "name": "g.name",   # account_id is an int checked above
-               "status": "EXISTS (SELECT 1 FROM account_accountgroup m WHERE m.accountgroup = g.id "
-                         f"AND m.account = {account_id})"}
+               "status": "CASE WHEN EXISTS (SELECT 1 FROM account_accountgroup m WHERE m.accountgroup = g.id "
+                         f"AND m.account = {account_id}) THEN 1 ELSE 0 END"}
     return sql_list(req, "accountgroup g", columns, "g.id", labels=labels)
 
 

@@ -42,4 +42,6 @@ def account_join(req):
 
 
 def _other_columns(req, table):
-    return [row[1] for row in req.db.execute(f"PRAGMA table_info({table})") if row[1] != "account"]
+    """The table's columns but ``account``, read from an empty query so it works on every store."""
+    cursor = req.db.execute(f"SELECT * FROM {table} WHERE 1 = 0")
+    return [column[0] for column in cursor.description if column[0] != "account"]
