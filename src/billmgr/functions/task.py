@@ -11,7 +11,8 @@ STATES = ("pending", "sending", "done", "failed")
 def task(req):
     field = functools.partial(req.store.dialect.json_text, "o.payload")
     columns = {"id": "o.id", "created": "o.created", "kind": "o.kind",
-               "target": f"coalesce({field('to')}, {field('phone')}, {field('handler')} || ' after ' || {field('func')})",
+               "target": f"coalesce({field('to')}, {field('phone')}, "
+                         f"{field('handler')} || ' after ' || {field('func')})",
                "state": "o.state", "attempts": "o.attempts", "next_try": "o.next_try", "done": "o.done",
                "reason": "o.last_error"}
     labels = req.cached("labels", lambda: {"state": {s: Cell(req.msg(f"state_{s}"), (("orig", s),))
