@@ -56,8 +56,9 @@ def _sync(req, group_id, name, conditions, account_id=None):
                f"AND NOT EXISTS (SELECT 1 FROM account a WHERE a.id = m.account AND {match})",
                [group_id, *which_args, *args])
     history.record_each(req, *joining, f"group {name}: added")
-    req.db.execute(f"INSERT INTO account_accountgroup (accountgroup, account) SELECT ?, j.id FROM ({joining[0]}) j",
-                   [group_id, *joining[1]])
+    # not "FROM (joining)": an insert reading the table it fills goes quadratic on PostgreSQL once it is analyzed
+    req.db.execute(f"INSERT INTO account_accountgroup (accountgroup, account) SELECT ?, a.id FROM account a "
+                   f"WHERE a.id {which} AND {match} ON CONFLICT DO NOTHING", [group_id, *which_args, *args])
     history.record_each(req, *leaving, f"group {name}: removed")
     req.db.execute(f"DELETE FROM account_accountgroup WHERE accountgroup = ? AND account IN ({leaving[0]})",
                    [group_id, *leaving[1]])
