@@ -1,7 +1,5 @@
 """Clients: account, account.edit and account.delete per the seeds."""
 
-import sqlite3
-
 import pytest
 
 ALL_FIELDS = {
@@ -27,9 +25,8 @@ def test_create_with_every_documented_parameter(daemon):
     assert shown["elid"] == str(new_id)
     for name, value in ALL_FIELDS.items():
         assert shown[name] == value, name
-    with sqlite3.connect(daemon.db) as db:
-        user = db.execute("SELECT name, level, passwd FROM user WHERE account = ?", (new_id,)).fetchone()
-        outbox = db.execute("SELECT kind, payload FROM outbox").fetchall()
+    user = daemon.stored("SELECT name, level, passwd FROM user WHERE account = ?", new_id)[0]
+    outbox = daemon.stored("SELECT kind, payload FROM outbox")
     assert user[0] == "full@example.com" and user[1] == "user"
     assert user[2].startswith("scrypt$") and "s3cret" not in user[2]
     assert outbox[0][0] == "mail" and "func=recovery.change" in outbox[0][1]
@@ -59,9 +56,7 @@ def test_modify_changes_only_what_is_given(daemon):
     shown = form(daemon, new_id)
     assert (shown["name"], shown["email"], shown["label"], shown["nocalcstat"]) == \
         ("After", "renamed@example.com", "keep", "on")
-    with sqlite3.connect(daemon.db) as db:
-        assert db.execute("SELECT name FROM user WHERE account = ?", (new_id,)).fetchone()[0] == \
-            "renamed@example.com"
+    assert daemon.stored("SELECT name FROM user WHERE account = ?", new_id) == [("renamed@example.com",)]
 
 
 @pytest.mark.parametrize("param, value, error", [
@@ -102,12 +97,11 @@ def test_email_is_unique_ignoring_case(daemon):
 
 
 def test_a_failed_request_leaves_no_trace(daemon):
-    with sqlite3.connect(daemon.db) as db:   # a staff login that will clash with the new client's
-        db.execute("INSERT INTO user (name, level) VALUES ('clash@example.com', 'admin')")
+    # a staff login that will clash with the new client's
+    daemon.stored("INSERT INTO user (name, level) VALUES ('clash@example.com', 'admin')")
     result = daemon.mgrctl("-m", "billmgr", "account.edit", "email=clash@example.com", "sok=ok")
     assert result.returncode == 1 and "exists(email)" in result.stderr
-    with sqlite3.connect(daemon.db) as db:
-        assert db.execute("SELECT count(*) FROM account").fetchone()[0] == 0
+    assert daemon.stored("SELECT count(*) FROM account") == [(0,)]
 
 
 def test_missing_account(shared_daemon):
@@ -123,8 +117,7 @@ def test_delete_one_many_and_absent(daemon):
     assert daemon.mgrctl("-m", "billmgr", "account.delete", f"elid={ids[3]},99999", "sok=ok").returncode == 0
     remaining = daemon.call("account", out="JSONdata")["elem"]
     assert [int(r["id"]) for r in remaining] == [ids[4]]
-    with sqlite3.connect(daemon.db) as db:
-        assert db.execute("SELECT count(*) FROM user").fetchone()[0] == 1
+    assert daemon.stored("SELECT count(*) FROM user") == [(1,)]
     bad = daemon.mgrctl("-m", "billmgr", "account.delete", "elid=abc")
     assert bad.returncode == 1 and "value(elid)" in bad.stderr
 

@@ -5,7 +5,6 @@ import email
 import email.policy
 import re
 import socket
-import sqlite3
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -57,26 +56,22 @@ def panel(tmp_path, smtp):
 
 
 def db_count(daemon, sql, *args):
-    with sqlite3.connect(daemon.db) as db:
-        return db.execute(sql, args).fetchone()[0]
+    return daemon.stored(sql, *args)[0][0]
 
 
 # -- registration ------------------------------------------------------------
 
 def test_register_with_every_parameter(panel):
-    with sqlite3.connect(panel.db) as db:
-        db.execute("INSERT INTO offer (id, name) VALUES (7, 'Public offer')")
+    panel.stored("INSERT INTO offer (id, name) VALUES (7, 'Public offer')")
     result = panel.mgrctl("-m", "billmgr", "register", "email=new@example.com", f"passwd={PASSWORD}",
                           f"confirm={PASSWORD}", "realname=New Client", "phone=+7 900 000-00-00",
                           "conditions_agree=on", "offer_7=on", "country=RU", "state=RU-MOW", "project=1",
                           "_ga=GA1.2.3", "partner=P42", "sesid=click-9", "tzoffset=-180", "sok=ok")
     assert result.returncode == 0, result.stderr
     account_id = int(result.stdout.split("id=")[1])
-    with sqlite3.connect(panel.db) as db:
-        row = db.execute("SELECT realname, try_phone, country, partner, partner_sesid, ga, tzoffset, "
-                         "(SELECT code FROM state WHERE id = account.state) FROM account WHERE id = ?",
-                         (account_id,)).fetchone()
-        offers = db.execute("SELECT offer FROM account_offer WHERE account = ?", (account_id,)).fetchall()
+    row, = panel.stored("SELECT realname, try_phone, country, partner, partner_sesid, ga, tzoffset, "
+                        "(SELECT code FROM state WHERE id = account.state) FROM account WHERE id = ?", account_id)
+    offers = panel.stored("SELECT offer FROM account_offer WHERE account = ?", account_id)
     assert row == ("New Client", "+7 900 000-00-00", 643, "P42", "click-9", "GA1.2.3", "-180", "RU-MOW")
     assert offers == [(7,)]
     me = panel.call("whoami", f"authinfo=new@example.com:{PASSWORD}", out="JSONdata")
@@ -222,12 +217,12 @@ def test_merge_loses_nothing(panel):
     panel.mgrctl("-m", "billmgr", "ticket.write.account", f"elid={source}", "subject=Hello", "message=Hi", "sok=ok")
     group = panel.mgrctl("-m", "billmgr", "accountgroup.edit", "name=G", "sok=ok").stdout.split("id=")[1].strip()
     panel.mgrctl("-m", "billmgr", "account.group.resume", f"plid={source}", f"elid={group}")
-    with sqlite3.connect(panel.db) as db:
-        db.execute("INSERT INTO account_order (account, createdate, info) VALUES (?, '2026-01-01', 'VPS')", (source,))
-        db.executemany("INSERT INTO subaccount (account, project, currency, balance, active) VALUES (?, 1, ?, ?, ?)",
-                       [(source, 643, 15000, 1), (source, 840, 700, 0), (target, 643, 250, 1)])
-        db.execute("INSERT INTO journal (subaccount, amount, kind, at, actor) "
-                   "SELECT id, balance, 'correction', '2026-01-01 00:00:00', 'test' FROM subaccount")
+    panel.stored("INSERT INTO account_order (account, createdate, info) VALUES (?, '2026-01-01', 'VPS')", source)
+    for subaccount in [(source, 643, 15000, 1), (source, 840, 700, 0), (target, 643, 250, 1)]:
+        panel.stored("INSERT INTO subaccount (account, project, currency, balance, active) VALUES (?, 1, ?, ?, ?)",
+                     *subaccount)
+    panel.stored("INSERT INTO journal (subaccount, amount, kind, at, actor) "
+                 "SELECT id, balance, 'correction', '2026-01-01 00:00:00', 'test' FROM subaccount")
     before = {t: db_count(panel, f"SELECT count(*) FROM {t}") for t in
               ("user", "ticket", "ticket_message", "account_order", "validation")}
     source_history = db_count(panel, "SELECT count(*) FROM history WHERE account = ?", source)
@@ -295,7 +290,9 @@ def test_sms_needs_a_gateway_and_goes_through_it(tmp_path):
     addon.mkdir()
     (addon / "smsgate").write_text(f"#!/bin/sh\necho \"$1\" > {tmp_path}/sent\ncat >> {tmp_path}/sent\n")
     (addon / "smsgate").chmod(0o755)
-    d = Daemon(tmp_path, settings="SmsGateway smsgate\n").start()
+    with d.conf.open("a") as conf:   # the same panel and database, now with a gateway
+        conf.write("SmsGateway smsgate\n")
+    d.start()
     try:
         assert d.mgrctl("-m", "billmgr", "account.sms", f"elid={client}", "message=Your code 1234").returncode == 0
         eventually(lambda: d.rows("task")[0]["state"] == "Done")

@@ -3,7 +3,6 @@ logins limited to networks, and ``user`` as the list of clients' logins --
 through mgrctl and HTTP, the way real callers use them."""
 
 import json
-import sqlite3
 
 import pytest
 from lxml import etree
@@ -291,8 +290,7 @@ def test_staff_manage_a_clients_logins_by_naming_the_client(office):
     ok(mgr(office, "user.delete", f"elid={office.seller}"))
     assert office.call("employee.edit", f"elid={office.seller}", out="JSONdata")["name"] == "seller"
     ok(mgr(office, "user.delete", f"elid={helper}"))
-    with sqlite3.connect(office.db) as db:
-        assert db.execute("SELECT count(*) FROM user WHERE name = 'bob-helper'").fetchone()[0] == 0
+    assert office.stored("SELECT count(*) FROM user WHERE name = 'bob-helper'") == [(0,)]
 
 
 def test_keys_su_and_history_work_for_employees_as_for_clients(office):

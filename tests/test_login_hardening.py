@@ -3,7 +3,6 @@ login exists, and failed logins lock a login only at the address they came from.
 
 import hashlib
 import json
-import sqlite3
 
 import pytest
 from test_http import Web
@@ -49,8 +48,7 @@ def test_many_failures_from_one_address_lock_that_address_for_every_login(behind
     locked = login_from(behind_proxy, "203.0.113.99", "admin", PASSWORD)["error"]["msg"]["$"]
     assert locked.startswith("Too many failed logins")
     assert login_from(behind_proxy, "203.0.113.100", "admin", PASSWORD)["auth"]["$level"] == "admin"
-    with sqlite3.connect(behind_proxy.db) as db:
-        subjects = {s for (s,) in db.execute("SELECT DISTINCT subject FROM login_failure")}
+    subjects = {s for (s,) in behind_proxy.stored("SELECT DISTINCT subject FROM login_failure")}
     assert "address:203.0.113.99" in subjects and not any(s.startswith("user:") for s in subjects)
 
 

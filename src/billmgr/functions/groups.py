@@ -56,8 +56,9 @@ def _sync(req, group_id, name, conditions, account_id=None):
                f"AND NOT EXISTS (SELECT 1 FROM account a WHERE a.id = m.account AND {match})",
                [group_id, *which_args, *args])
     history.record_each(req, *joining, f"group {name}: added")
-    req.db.execute(f"INSERT INTO account_accountgroup (accountgroup, account) SELECT ?, j.id FROM ({joining[0]}) j",
-                   [group_id, *joining[1]])
+    # not "FROM (joining)": an insert reading the table it fills goes quadratic on PostgreSQL once it is analyzed
+    req.db.execute(f"INSERT INTO account_accountgroup (accountgroup, account) SELECT ?, a.id FROM account a "
+                   f"WHERE a.id {which} AND {match} ON CONFLICT DO NOTHING", [group_id, *which_args, *args])
     history.record_each(req, *leaving, f"group {name}: removed")
     req.db.execute(f"DELETE FROM account_accountgroup WHERE accountgroup = ? AND account IN ({leaving[0]})",
                    [group_id, *leaving[1]])
@@ -202,8 +203,8 @@ def account_group(req):
     labels = req.cached("labels", lambda: {"status": {
         "1": Cell(req.msg("member_yes"), (("orig", "1"),)), "0": Cell(req.msg("member_no"), (("orig", "0"),))}})
     columns = {"id": "g.id", "name": "g.name",   # account_id is an int checked above
-               "status": "EXISTS (SELECT 1 FROM account_accountgroup m WHERE m.accountgroup = g.id "
-                         f"AND m.account = {account_id})"}
+               "status": "CASE WHEN EXISTS (SELECT 1 FROM account_accountgroup m WHERE m.accountgroup = g.id "
+                         f"AND m.account = {account_id}) THEN 1 ELSE 0 END"}
     return sql_list(req, "accountgroup g", columns, "g.id", labels=labels)
 
 

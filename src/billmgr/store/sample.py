@@ -1,13 +1,11 @@
-"""Synthetic clients written straight into a database file, for scale tests and benchmarks.
+"""Synthetic clients written straight into the database, for scale tests and benchmarks.
 
 Creating 100,000 clients through ``account.edit`` takes minutes; this
-writes them in one transaction, with the rows a real client has (account,
-its provider, its first login) and the store's triggers keeping the
-substring indexes, as a provider's imported data would arrive.  Client N
-is named "<Given> <Family> N" with email clientN@exampleM.com.
+writes them in one transaction of either store, with the rows a real
+client has (account, its provider, its first login) and the store keeping
+its substring indexes, as a provider's imported data would arrive.  Client
+N is named "<Given> <Family> N" with email clientN@exampleM.com.
 """
-
-import sqlite3
 
 from . import Store
 
@@ -24,23 +22,33 @@ def email(n):
 
 
 def add_clients(path, count):
-    """Add ``count`` clients to the database at ``path`` (created and migrated if need be)."""
-    Store(path).close()
-    db = sqlite3.connect(path, isolation_level=None)
+    """Add ``count`` clients to the SQLite file at ``path`` (created and migrated if need be)."""
+    store = Store(path)
     try:
-        db.execute("BEGIN IMMEDIATE")
+        add_clients_to(store, count)
+    finally:
+        store.close()
+
+
+def add_clients_to(store, count):
+    """Add ``count`` clients to an open store, numbered on from its last client.
+
+    The ids are the database's own (so PostgreSQL's identity sequence stays
+    right); in one write transaction they follow on from the highest, which
+    is checked, since names and emails are made from them."""
+    with store.transaction(write=True) as db:
         first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM account").fetchone()[0]
         numbers = range(first, first + count)
         db.executemany(
-            "INSERT INTO account (id, name, email, project, registration_date, registration_ip) "
-            "VALUES (?, ?, ?, 1, ?, '192.0.2.1')",
-            ((n, name(n), email(n),
+            "INSERT INTO account (name, email, project, registration_date, registration_ip) "
+            "VALUES (?, ?, 1, ?, '192.0.2.1')",
+            ((name(n), email(n),
               f"20{20 + n % 6}-{1 + n % 12:02d}-{1 + n % 28:02d} {n % 24:02d}:{n % 60:02d}:{n % 59:02d}")
              for n in numbers))
+        given = db.execute("SELECT count(*), max(id) FROM account WHERE id >= ?", (first,)).fetchone()
+        if tuple(given) != (count, first + count - 1):
+            raise RuntimeError(f"new clients got ids other than {first}..{first + count - 1}")
         db.execute("INSERT INTO account_project (account, project) SELECT id, 1 FROM account WHERE id >= ?",
                    (first,))
         db.execute("INSERT INTO user (account, name, level, email, created) "
                    "SELECT id, email, 'user', email, registration_date FROM account WHERE id >= ?", (first,))
-        db.execute("COMMIT")
-    finally:
-        db.close()
