@@ -110,6 +110,21 @@ def test_a_lone_surrogate_is_refused_before_it_is_stored(web):
     alive(web)
 
 
+def test_a_nul_is_refused_before_it_is_stored_on_either_store(web):
+    """PostgreSQL's text cannot hold a NUL, nor can XML show one: no call takes it, whatever the store."""
+    for lang, message in (("en", "The field 'Email' holds a NUL character, which no text may hold"),
+                          ("ru", "Поле 'Email' содержит символ NUL, недопустимый в тексте")):
+        reply = ask(web, call(("func", "account.edit"), ("email", "nul\x00@example.com"), ("sok", "ok"),
+                              ("out", "json"), ("lang", lang)))
+        error = json.loads(reply["body"])["doc"]["error"]
+        assert reply["error"] == "value" and error["$object"] == "email"
+        assert error["msg"]["$"] == message
+    filtered = ask(web, call(("func", "account"), ("filter", "on"), ("email", "a\x00"), ("out", "text")))
+    assert filtered["error"] == "value" and filtered["body"].startswith("ERROR value(email): ")
+    assert web.stored("SELECT count(*) FROM account WHERE email LIKE 'nul%'") == [(0,)]
+    alive(web)
+
+
 def test_a_surrogate_in_a_parameter_name_is_refused_by_name(web):
     reply = ask(web, call(("func", "whoami"), ("\ud800x", "1"), ("out", "text")))
     assert reply["error"] == "value" and reply["body"].startswith("ERROR value(\ufffdx): ")

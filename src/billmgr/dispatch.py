@@ -134,13 +134,14 @@ def masked(params, private=frozenset()):
 
 
 def non_text(params):
-    """The error for a parameter whose name or value is not Unicode text, or None.
+    """The error for a parameter whose name or value is not Unicode text, or holds a NUL; or None.
 
     A lone surrogate (``"\\ud800"`` in a JSON frame or body, or an undecodable
     byte smuggled through) has no UTF-8 form: stored, it would break every
-    later reply that shows it.  Checked once, before anything reads the
-    parameters; they are cleaned (U+FFFD in place of such code points) so the
-    error and the log can show them.
+    later reply that shows it.  A NUL cannot be stored as text by PostgreSQL
+    nor shown in XML, so no store takes one.  Checked once, before anything
+    reads the parameters; they are cleaned (U+FFFD in place of such code
+    points) so the error and the log can show them.
     """
     for name, value in params.pairs:
         try:
@@ -149,6 +150,10 @@ def non_text(params):
         except UnicodeEncodeError:
             params.pairs = [(protocol.scrub(k), protocol.scrub(v)) for k, v in params.pairs]
             return errors.value(protocol.scrub(name), protocol.scrub(value), "msg_error_not_text")
+        if "\x00" in name or "\x00" in value:
+            params.pairs = [(k.replace("\x00", "\ufffd"), v.replace("\x00", "\ufffd")) for k, v in params.pairs]
+            return errors.value(protocol.scrub(name).replace("\x00", "\ufffd"),
+                                protocol.scrub(value).replace("\x00", "\ufffd"), "msg_error_nul")
     return None
 
 

@@ -172,9 +172,6 @@ def _filters(req, source, filters):
         value = values.get(field.name)
         if not value:
             continue
-        if "\x00" in value:    # PostgreSQL's text cannot hold a NUL: on every store such a value matches nothing
-            clauses.append("1 = 0")
-            continue
         flt = filters[field.name]
         clauses.append(flt.clause(req.store.dialect))
         bound.append(flt.value(value))

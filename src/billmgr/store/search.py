@@ -51,8 +51,8 @@ class Search:
     def narrow(self, db, table, alias, column, text):
         """(predicate, values) that picks the few rows of ``table`` whose ``column``
         may contain ``text``, or None when a scan is the better way."""
-        if len(text) < 3 or "\x00" in text or (table, column) not in self.indexed:
-            return None     # (an FTS5 query string ends at a NUL: such a text is scanned for)
+        if len(text) < 3 or (table, column) not in self.indexed:
+            return None     # (the dispatcher lets no NUL through, at which an FTS5 query string would end)
         ids = [rowid for (rowid,) in db.execute(
             f"SELECT rowid FROM {table}_{column}_search WHERE {column} MATCH ? LIMIT ?",
             ('"' + text.replace('"', '""') + '"', PROBE))]
