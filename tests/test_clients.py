@@ -173,6 +173,11 @@ def test_providers(panel):
     assert [p["accounts"] for p in panel.rows("project")] == ["0", "1"]
     dup = panel.mgrctl("-m", "billmgr", "project.edit", "name=second", "sok=ok")
     assert dup.returncode == 1 and "exists(name)" in dup.stderr
+    # an empty status leaves it as it is (it stored '' in an integer column, which PostgreSQL refused)
+    assert panel.mgrctl("-m", "billmgr", "project.edit", "name=Third", "status=", "sok=ok").returncode == 0
+    assert panel.mgrctl("-m", "billmgr", "project.edit", f"elid={second}", "status=", "sok=ok").returncode == 0
+    assert panel.stored("SELECT name, status FROM project WHERE name IN ('Second', 'Third') ORDER BY id") == [
+        ("Second", 2), ("Third", 2)]
 
 
 def test_groups_follow_their_conditions(panel):

@@ -36,7 +36,9 @@ def project_edit(req):
             raise errors.missed("project", req.elid)
         return Doc.form([("elid", req.elid), ("name", row[0]), ("status", str(row[1])), ("currency", str(row[2]))],
                         choices)
-    values = {k: req.params.get(k) for k in ("name", "status", "currency") if k in req.params}
+    values = {k: req.params.get(k) for k in ("name", "currency") if k in req.params}
+    if req.params.get("status"):         # one of the metadata's choices: validated; empty leaves it as it is
+        values["status"] = req.int_param("status")
     if "currency" in values:
         values["currency"] = known(req.db, values["currency"])
     try:
