@@ -83,13 +83,14 @@ def _pg_settings(name):
 class Daemon:
     """A running billmgrd with its own configuration, and ways to call it."""
 
-    def __init__(self, root, settings="", env=None):
+    def __init__(self, root, settings="", env=None, database=None):
+        """``database``: the PostgreSQL database of another daemon, to share its books (as a second host)."""
         self.root = Path(root)
         self.conf = self.root / "billmgr.conf"
-        self.database = None
+        self.database = database
         if PG:
             # one database a root, as the SQLite file is: a daemon started again on it finds its books
-            self.database = f"billmgr_test_{os.getpid()}_{abs(hash(str(self.root))):x}"
+            self.database = database or f"billmgr_test_{os.getpid()}_{abs(hash(str(self.root))):x}"
             if self.database not in _PG_CREATED:
                 with _pg() as conn:
                     conn.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")

@@ -4,9 +4,10 @@ test also runs on PostgreSQL when ``BILLMGR_TEST_PG`` is set: see conftest.)"""
 
 import sqlite3
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import BILLMGRD, PG, _pg
+from conftest import BILLMGRD, PG, Daemon, _pg
 
 from billmgr.store import Store
 from billmgr.store.migrations import MIGRATIONS
@@ -86,3 +87,44 @@ def test_check_and_migrate_work_on_the_postgresql_database(daemon):
     assert checked.returncode == 1
     assert checked.stdout == (f"schema version: ok\nbalances: 1 problem(s)\n  subaccount #{subaccount} of client "
                               f"#{account}: balance 5.00 RUB, journal sum 0.00 RUB\npayments: ok\n")
+
+
+@needs_server
+def test_two_daemons_on_one_database_credit_once_and_lose_no_charge(tmp_path):
+    """Two billmgrd processes (two hosts, as far as the books can tell) share one database; 8 clients spread
+    over both pay the same payments and charge the same subaccounts at once."""
+    for host in ("a", "b"):
+        (tmp_path / host).mkdir()
+    first = Daemon(tmp_path / "a").start()
+    second = Daemon(tmp_path / "b", database=first.database).start()
+    try:
+        method = first.create("paymethod.edit", "name=Wire", "commission=3")
+        owners, subaccounts, payments = [], [], []
+        for n in range(2):
+            account = first.new_account(f"shared{n}@example.com")
+            owners.append(account)
+            subaccounts.append(second.create("subaccount.edit", f"plid={account}"))
+            payments += [second.call("payment.add", f"plid={account}", f"paymethod={method}", "amount=10",
+                                     "sok=ok")["payment_id"]["$"] for _ in range(6)]
+
+        def client(n):
+            daemon = (first, second)[n % 2]
+            credited = sum(daemon.run("payment.setpaid", f"elid={p}").returncode == 0 for p in payments)
+            charged = sum(daemon.run("subaccount.expense.edit", f"plid={a}", f"subaccount={s}", "amount=1.25",
+                                     "postpaid=on", "sok=ok").returncode == 0
+                          for a, s in zip(owners, subaccounts) for _ in range(3))
+            return credited, charged
+
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(client, range(8)))
+        assert sum(credited for credited, _ in outcomes) == len(payments)        # each credited once
+        assert all(charged == 6 for _, charged in outcomes)                       # every charge went through
+        expected = 6 * 970 - 8 * 3 * 125
+        assert first.stored("SELECT id, balance FROM subaccount ORDER BY id") == [(s, expected) for s in subaccounts]
+        assert first.stored("SELECT count(*), count(DISTINCT ref_id) FROM journal WHERE kind = 'payment'") == [
+            (12, 12)]
+        for daemon in (first, second):
+            assert daemon.call("ledger.check", out="JSONdata").get("elem", []) == []
+    finally:
+        first.stop()
+        second.stop()

@@ -39,7 +39,9 @@ class SQLite:
 
 class PostgreSQL:
     name = "postgresql"
-    for_update = " FOR UPDATE"   # several writers: a row read to be changed is locked till commit
+    # several writers: a row read to be changed is locked till commit -- against other changes, not against
+    # the key-share locks that inserting rows referring to it takes (which would deadlock two such inserts)
+    for_update = " FOR NO KEY UPDATE"
 
     @staticmethod
     def nocase(expr):
