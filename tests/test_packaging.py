@@ -32,8 +32,9 @@ CONF = Path("/etc/billmgr/billmgr.conf")
 DATA = Path("/var/lib/billmgr")
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
-pytestmark = pytest.mark.skipif(not (os.environ.get("CI") or os.environ.get("BILLMGR_TEST_PACKAGES") == "1"),
-                                reason="installs packages on this machine: set BILLMGR_TEST_PACKAGES=1 (or CI)")
+pytestmark = [pytest.mark.skipif(not (os.environ.get("CI") or os.environ.get("BILLMGR_TEST_PACKAGES") == "1"),
+                                 reason="installs packages on this machine: set BILLMGR_TEST_PACKAGES=1 (or CI)"),
+              pytest.mark.sqlite]     # the package as installed runs on its embedded SQLite file
 
 with open(ROOT / "pyproject.toml", "rb") as _file:
     VERSION = tomllib.load(_file)["project"]["version"]
