@@ -15,18 +15,6 @@ from billmgr.store.migrations import MIGRATIONS
 needs_server = pytest.mark.skipif(not PG, reason="needs a PostgreSQL server: set BILLMGR_TEST_PG (CI does)")
 
 
-@pytest.mark.parametrize("command", [("backup", "copy.db"), ("restore", "copy.db")])
-def test_the_sqlite_file_commands_refuse_a_postgresql_configuration(tmp_path, command):
-    conf = tmp_path / "billmgr.conf"
-    conf.write_text(f"path data {tmp_path}\nDBHost /nowhere\nDBName books\n")
-    (tmp_path / "copy.db").write_bytes(b"")
-    result = subprocess.run([BILLMGRD, *command, "--config", str(conf)], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
-    assert result.stderr == (f"Error: billmgrd {command[0]} works on the SQLite file; this configuration uses "
-                             "PostgreSQL (books): use its own tools (pg_dump, pg_restore) as docs/operations.md says\n")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["billmgr.conf", "copy.db"]
-
-
 def _sqlite_columns(path):
     db = sqlite3.connect(path)
     tables = [name for (name,) in db.execute(
@@ -60,14 +48,47 @@ def test_a_new_postgresql_database_has_sqlites_tables_columns_and_rows(tmp_path,
     assert daemon.create("project.edit", "name=Second") == 2
 
 
-@pytest.mark.parametrize("command", ["check", "migrate"])
-def test_check_and_migrate_say_when_the_server_is_unreachable(tmp_path, command):
+@pytest.mark.parametrize("command", [("check",), ("migrate",), ("backup", "COPY"), ("restore", "COPY")])
+def test_the_admin_commands_say_when_the_server_is_unreachable(tmp_path, command):
     conf = tmp_path / "billmgr.conf"
     conf.write_text(f"path data {tmp_path}\nDBHost {tmp_path}/nowhere\nDBName books\n")
-    result = subprocess.run([BILLMGRD, command, "--config", str(conf)], capture_output=True, text=True, timeout=60)
+    (tmp_path / "copy.dump").write_bytes(b"PGDMP")
+    command = [str(tmp_path / "copy.dump") if part == "COPY" else part for part in command]
+    result = subprocess.run([BILLMGRD, *command, "--config", str(conf)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(("Error: cannot reach the PostgreSQL database:",
-                                     "Error: the PostgreSQL database is not usable:"))
+                                     "Error: the PostgreSQL database is not usable:",
+                                     "Error: pg_dump failed: ", "Error: pg_restore failed: ")), result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["billmgr.conf", "copy.dump"]
+
+
+@needs_server
+def test_backup_and_restore_through_pg_dump(tmp_path, daemon):
+    kept = daemon.new_account("kept@example.com")
+    archive = tmp_path / "books.dump"
+
+    def billmgrd(*args):
+        return subprocess.run([BILLMGRD, *args, "--config", str(daemon.conf)], capture_output=True, text=True)
+    backed = billmgrd("backup", str(archive))
+    assert backed.returncode == 0, backed.stderr
+    assert backed.stdout.startswith(f"backed up PostgreSQL database {daemon.database} to {archive} "
+                                    f"(schema version {len(MIGRATIONS)}, ")
+    assert archive.stat().st_mode & 0o777 == 0o600
+    daemon.new_account("later@example.com")
+    assert billmgrd("restore", str(archive)).returncode == 1          # not while the daemon runs
+    daemon.stop()
+    not_ours = tmp_path / "other.dump"
+    not_ours.write_bytes(b"not an archive")
+    refused = billmgrd("restore", str(not_ours))
+    assert refused.returncode == 1 and "the database is unchanged" in refused.stderr
+    assert daemon.stored("SELECT email FROM account ORDER BY id") == [("kept@example.com",), ("later@example.com",)]
+    restored = billmgrd("restore", str(archive))
+    assert (restored.returncode, restored.stdout) == (
+        0, f"restored {archive} to PostgreSQL database {daemon.database} (schema version {len(MIGRATIONS)})\n")
+    assert daemon.stored("SELECT id, email FROM account ORDER BY id") == [(kept, "kept@example.com")]
+    daemon.start()
+    assert daemon.create("account.edit", "email=after@example.com", "sok=ok") == kept + 1    # as of the backup
+    assert billmgrd("check").returncode == 0
 
 
 @needs_server

@@ -1,15 +1,19 @@
 """billmgrd backup | restore | check | migrate: the operator's database commands.
 
-They work on the database file the configuration names, not through the
-daemon: backup and check run beside a serving daemon (each reads one
-snapshot); restore and migrate refuse while a daemon runs.  On a terminal
-they draw a progress bar on stderr; otherwise (cron, maintainer scripts)
-they print nothing but their result.
+They work on the database the configuration names, not through the daemon:
+backup and check run beside a serving daemon (each reads one snapshot);
+restore and migrate refuse while a daemon runs.  On a terminal they draw a
+progress bar on stderr; otherwise (cron, maintainer scripts) they print
+nothing but their result.  On PostgreSQL, backup and restore are
+PostgreSQL's own pg_dump and pg_restore (a custom-format archive), run with
+the configuration's DB* settings.
 """
 
 import os
+import re
 import socket
 import sqlite3
+import subprocess
 import sys
 
 from tqdm import tqdm
@@ -145,6 +149,74 @@ def restore(config, source):
         lines.append(f"billmgrd migrates it to schema version {len(migrations.MIGRATIONS)} at start")
     if had_old:
         lines.append(f"the previous database is kept as {kept}")
+    return lines
+
+
+def _pg_tool(config, *command):
+    """Run pg_dump or pg_restore on the configuration's database; its output, or a ControlError."""
+    names = {"PGHOST": config.db_host, "PGPORT": config.db_port and str(config.db_port),
+             "PGDATABASE": config.db_name, "PGUSER": config.db_user, "PGPASSWORD": config.db_password}
+    env = {**os.environ, **{name: value for name, value in names.items() if value}}
+    try:
+        result = subprocess.run(command, env=env, capture_output=True)
+    except FileNotFoundError:
+        raise ControlError(f"{command[0]} is not installed (Debian: postgresql-client)") from None
+    if result.returncode != 0:
+        said = result.stderr.decode(errors="replace").strip().splitlines()
+        raise ControlError(f"{command[0]} failed: {said[-1] if said else f'exit status {result.returncode}'}")
+    return result.stdout.decode(errors="replace")
+
+
+def _dump_version(config, path):
+    """The schema version recorded in the pg_dump archive ``path``; a ControlError if it is none of ours."""
+    data = _pg_tool(config, "pg_restore", "--data-only", "--table=schema_version", "--file=-", path)
+    found = re.search(r"^COPY public\.schema_version .*? FROM stdin;\n(\d+)\n", data, re.MULTILINE)
+    if not found:
+        raise ControlError(f"{path} is not a billmgr database (no schema version)")
+    return int(found.group(1))
+
+
+def backup_postgres(config, target):
+    """pg_dump of the configuration's database to ``target`` (a consistent snapshot while daemons serve)."""
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise ControlError(f"cannot write {target}: no directory {folder}")
+    staged = f"{target}.partial"
+    old_umask = os.umask(0o077)           # as private as the books
+    try:
+        with _bar("backup", "archive", total=1) as bar:
+            _pg_tool(config, "pg_dump", "--format=custom", f"--file={staged}")
+            bar.update()
+        version = _dump_version(config, staged)
+    except ControlError:
+        if os.path.exists(staged):
+            os.unlink(staged)
+        raise
+    finally:
+        os.umask(old_umask)
+    os.replace(staged, target)
+    return f"backed up PostgreSQL database {config.db_name} to {target} (schema version {version}, {_size(target)})"
+
+
+def restore_postgres(config, source):
+    """Replace the configuration's PostgreSQL database's contents with the pg_dump archive ``source``."""
+    _refuse_while_running(config, "restoring")
+    if not os.path.isfile(source):
+        raise ControlError(f"{source}: no such backup file")
+    try:
+        version = _dump_version(config, source)
+    except ControlError as exc:
+        raise ControlError(f"{exc}; the database is unchanged") from None
+    if version > len(migrations.MIGRATIONS):
+        raise ControlError(f"{source} has schema version {version}, newer than this billmgr "
+                           f"({len(migrations.MIGRATIONS)}); upgrade billmgr first")
+    with _bar("restore", "archive", total=1) as bar:
+        _pg_tool(config, "pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
+                 "--exit-on-error", f"--dbname={config.db_name}", source)
+        bar.update()
+    lines = [f"restored {source} to PostgreSQL database {config.db_name} (schema version {version})"]
+    if version < len(migrations.MIGRATIONS):
+        lines.append(f"billmgrd migrates it to schema version {len(migrations.MIGRATIONS)} at start")
     return lines
 
 

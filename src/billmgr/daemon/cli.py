@@ -116,16 +116,6 @@ def reload(config_path):
     click.echo("reloaded")
 
 
-def _sqlite_config(config_path, command):
-    """The configuration, if it keeps the books in the SQLite file these commands work on."""
-    config = _config(config_path)
-    if config.postgresql:
-        raise click.ClickException(f"billmgrd {command} works on the SQLite file; this configuration uses "
-                                   f"PostgreSQL ({config.db_name or 'DBHost ' + config.db_host}): use its own tools "
-                                   f"(pg_dump, pg_restore) as docs/operations.md says")
-    return config
-
-
 def _admin(action, *args):
     """Run an admin command; its expected failures become one line and exit 1."""
     try:
@@ -140,11 +130,13 @@ def _admin(action, *args):
 def backup(config_path, target):
     """Copy the database to FILE, even while billmgrd serves.
 
-    The copy is one consistent snapshot, mode 0600, checked before it is kept.
+    The copy is one consistent snapshot, mode 0600, checked before it is kept
+    (on PostgreSQL: a pg_dump archive in its custom format).
     """
     from . import admin
 
-    click.echo(_admin(admin.backup, _sqlite_config(config_path, "backup"), target))
+    config = _config(config_path)
+    click.echo(_admin(admin.backup_postgres if config.postgresql else admin.backup, config, target))
 
 
 @main.command()
@@ -154,11 +146,14 @@ def restore(config_path, source):
     """Replace the database with the backup FILE.
 
     billmgrd must be stopped.  FILE must pass the integrity check and not be
-    newer than this billmgr; the replaced database is kept beside it.
+    newer than this billmgr; the replaced database is kept beside it.  On
+    PostgreSQL FILE is a backup's pg_dump archive, restored by pg_restore in
+    one transaction.
     """
     from . import admin
 
-    for line in _admin(admin.restore, _sqlite_config(config_path, "restore"), source):
+    config = _config(config_path)
+    for line in _admin(admin.restore_postgres if config.postgresql else admin.restore, config, source):
         click.echo(line)
 
 
