@@ -1,6 +1,7 @@
-"""The PostgreSQL store's own promises: the same schema as SQLite's, and the
-file commands that do not apply to it refuse plainly.  (Every functional
-test also runs on PostgreSQL when ``BILLMGR_TEST_PG`` is set: see conftest.)"""
+"""The PostgreSQL store's own promises: the same schema and rows as SQLite's,
+migrations past the baseline on both, the admin commands through its own
+tools, and several daemons sharing one database.  (Every functional test
+also runs on PostgreSQL when ``BILLMGR_TEST_PG`` is set: see conftest.)"""
 
 import sqlite3
 import subprocess
@@ -9,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from conftest import BILLMGRD, PG, Daemon, _pg
 
-from billmgr.store import Store
+from billmgr.store import Store, migrations
 from billmgr.store.migrations import MIGRATIONS
 
 needs_server = pytest.mark.skipif(not PG, reason="needs a PostgreSQL server: set BILLMGR_TEST_PG (CI does)")
@@ -20,7 +21,7 @@ def _sqlite_columns(path):
     tables = [name for (name,) in db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
         "AND sql NOT LIKE '%fts5%' AND name NOT LIKE '%_search_%'")]
-    kinds = {"INTEGER": "integer", "TEXT": "text", "FLOAT": "real", "REAL": "real"}
+    kinds = {"INTEGER": "integer", "BIGINT": "integer", "TEXT": "text", "FLOAT": "real", "REAL": "real"}
     return {table: {(name, kinds[kind.upper()], bool(notnull or pk)) for _, name, kind, notnull, _, pk in
                     db.execute(f'PRAGMA table_info("{table}")')} for table in tables}
 
@@ -149,3 +150,39 @@ def test_two_daemons_on_one_database_credit_once_and_lose_no_charge(tmp_path):
     finally:
         first.stop()
         second.stop()
+
+
+def _sample_migration(step):
+    """A migration as the ones past the baseline are written: standard SQL, BIGINT, ``{id}``."""
+    step.script("""
+    CREATE TABLE sample ({id}, account BIGINT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        amount BIGINT NOT NULL DEFAULT 0, note TEXT NOT NULL DEFAULT '');
+    CREATE INDEX sample_account ON sample (account)
+    """)
+    step.execute("INSERT INTO sample (account, amount) SELECT id, ? FROM account", (5,))
+
+
+SAMPLE_COLUMNS = {("id", "integer", True), ("account", "integer", True), ("amount", "integer", True),
+                  ("note", "text", True)}
+
+
+def test_a_migration_past_the_baseline_runs_on_sqlite(tmp_path, monkeypatch):
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, _sample_migration])
+    Store(tmp_path / "books.db").close()
+    assert _sqlite_columns(tmp_path / "books.db")["sample"] == SAMPLE_COLUMNS
+    with sqlite3.connect(tmp_path / "books.db") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1
+        assert db.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'sample' AND type = 'index'").fetchall() \
+            == [("sample_account",)]
+
+
+@needs_server
+def test_a_migration_past_the_baseline_runs_on_postgresql(daemon, monkeypatch):
+    daemon.stop()
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, _sample_migration])
+    with _pg(daemon.database) as conn:
+        migrations.apply_postgres(conn)
+    assert _postgres_columns(daemon.database)["sample"] == SAMPLE_COLUMNS
+    assert daemon.stored("SELECT version FROM schema_version") == [(len(MIGRATIONS) + 1,)]
+    assert daemon.stored("SELECT indexname FROM pg_indexes WHERE tablename = 'sample' ORDER BY indexname") == [
+        ("sample_account",), ("sample_pkey",)]

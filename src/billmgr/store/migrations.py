@@ -8,8 +8,8 @@ PostgreSQL came with version 8: a new PostgreSQL database starts from
 ``postgres.sql``, the schema m001..m008 reach on SQLite, with the rows
 those migrations put in (providers, currencies, regions) copied from a
 freshly migrated SQLite database in memory, so both hold the same data.
-Every later migration runs on both: it gets a handle with ``execute`` and
-``dialect`` and writes standard SQL.
+Every later migration runs on both: it gets a ``Step`` and writes standard
+SQL, integers as BIGINT (64-bit on both) and a table's key as ``{id}``.
 """
 
 import sqlite3
@@ -18,7 +18,7 @@ from importlib import resources
 import pycountry
 import sqlite_utils
 
-from . import search
+from . import dialect, search
 
 
 def m001_accounts(db):
@@ -385,8 +385,24 @@ def m008_payment_items(db):
 
 MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money, m005_lists_at_scale, m006_payments,
               m007_money_rules, m008_payment_items]
-POSTGRES_BASELINE = 8       # the version postgres.sql is
+POSTGRES_BASELINE = 8       # the version postgres.sql is; MIGRATIONS past it take a Step
 _LOCK = 0x62696c6c          # the advisory lock two daemons starting at once take to migrate one at a time
+
+
+class Step:
+    """What a migration past the PostgreSQL baseline works with, on either store."""
+
+    def __init__(self, conn, dialect):
+        self.conn, self.dialect = conn, dialect
+
+    def execute(self, sql, args=()):
+        return self.conn.execute(sql, args)
+
+    def script(self, sql):
+        """Each ``;``-separated statement of ``sql`` in turn, ``{id}`` standing for the dialect's key column."""
+        for statement in sql.replace("{id}", self.dialect.id_column).split(";"):
+            if statement.strip():
+                self.conn.execute(statement)
 
 
 def apply(conn, done=lambda version: None):
@@ -398,11 +414,11 @@ def apply(conn, done=lambda version: None):
     if current > len(MIGRATIONS):
         raise RuntimeError(f"database schema version {current} is newer than this "
                            f"billmgr ({len(MIGRATIONS)}); upgrade billmgr")
-    db = sqlite_utils.Database(conn)
+    db, step = sqlite_utils.Database(conn), Step(conn, dialect.SQLite)
     for version, migration in enumerate(MIGRATIONS[current:], current + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            migration(db)
+            migration(db if version <= POSTGRES_BASELINE else step)
             conn.execute(f"PRAGMA user_version = {version}")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -433,7 +449,7 @@ def apply_postgres(conn, done=lambda version: None):
         try:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
             if conn.execute("SELECT version FROM schema_version").fetchone()[0] < version:
-                migration(Connection(conn))
+                migration(Step(Connection(conn), dialect.PostgreSQL))
                 conn.execute("UPDATE schema_version SET version = %s", (version,))
         except BaseException:
             conn.execute("ROLLBACK")
