@@ -73,21 +73,17 @@ class _WholeNumbers(NumericLoader):
 class Connection:
     """One pooled connection inside a transaction, with sqlite3's ``execute`` shape."""
 
-    __slots__ = ("_conn", "statements")
+    __slots__ = ("_conn",)
 
-    def __init__(self, conn, statements=None):
-        self._conn, self.statements = conn, statements
+    def __init__(self, conn):
+        self._conn = conn
 
     def execute(self, sql, args=()):
-        if self.statements is not None:
-            self.statements.append(sql)
         cursor = self._conn.cursor()
         cursor.execute(translate(sql), tuple(args))
         return cursor
 
     def executemany(self, sql, seq):
-        if self.statements is not None:
-            self.statements.append(sql)
         cursor = self._conn.cursor()
         cursor.executemany(translate(sql), [tuple(args) for args in seq])
         return cursor
@@ -159,13 +155,16 @@ class PostgresStore:
 
     @contextmanager
     def transaction(self, write=False, statements=None):
-        """A connection inside one transaction, committed only if the block succeeds."""
+        """A connection inside one transaction, committed only if the block succeeds.
+
+        (``statements`` is not kept: every change counts as a change of every table.)
+        """
         begin = ("BEGIN ISOLATION LEVEL READ COMMITTED" if write else
                  "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         with _unreachable_is_an_error(), self._pool.connection() as conn:
             conn.execute(f"{begin}; SET LOCAL lock_timeout = '{int(self.writer_wait * 1000)}ms'")
             try:
-                yield Connection(conn, None if write else statements)
+                yield Connection(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -178,7 +177,7 @@ class PostgresStore:
 
     def notice_outside_commits(self):
         """Any commit anywhere moves the WAL: one we have not seen counts as a change of everything."""
-        with self._pool.connection() as conn:
+        with _unreachable_is_an_error(), self._pool.connection() as conn:
             lsn = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
         with self._seen_lock:
             if lsn != self._seen_lsn:
