@@ -63,6 +63,15 @@ def test_the_admin_commands_say_when_the_server_is_unreachable(tmp_path, command
     assert sorted(p.name for p in tmp_path.iterdir()) == ["billmgr.conf", "copy.dump"]
 
 
+def test_a_daemon_that_cannot_reach_its_database_says_so_at_start(tmp_path):
+    conf = tmp_path / "billmgr.conf"
+    conf.write_text(f"path data {tmp_path}\nDBHost {tmp_path}/nowhere\nDBName books\n")
+    result = subprocess.run([BILLMGRD, "run", "--config", str(conf)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: cannot start: cannot reach the PostgreSQL database: ")
+    assert f"{tmp_path}/nowhere" in result.stderr and "Traceback" not in (tmp_path / "billmgr.log").read_text()
+
+
 @needs_server
 def test_backup_and_restore_through_pg_dump(tmp_path, daemon):
     kept = daemon.new_account("kept@example.com")

@@ -146,9 +146,14 @@ class PostgresStore:
         self._held_lock = threading.Lock()
         self._seen_lsn = None
         self._seen_lock = threading.Lock()
-        with _unreachable_is_an_error():
+        try:
             with connect(info) as conn:
                 migrations.apply_postgres(conn)
+        except psycopg.OperationalError as exc:     # (billmgrd start reports these without a traceback)
+            raise RuntimeError(f"cannot reach the PostgreSQL database: {str(exc).strip()}") from None
+        except psycopg.Error as exc:
+            raise RuntimeError(f"the PostgreSQL database is not usable: {str(exc).strip()}") from None
+        with _unreachable_is_an_error():
             self._pool = psycopg_pool.ConnectionPool(
                 info, min_size=1, max_size=POOL_SIZE, timeout=writer_wait, configure=_configure,
                 kwargs={"autocommit": True}, open=True, name="billmgr")
