@@ -18,7 +18,7 @@ from ..lists import sql_list
 from ..store import rows
 from ..validation import integer
 from .currency import known
-from .pricelist import load, name_sql, note, parse_amount, prices_shown, save_prices, shown_amount, given_prices
+from .pricelist import given_prices, load, name_sql, note, parse_amount, prices_shown, save_prices, shown_amount
 
 ADDONTYPES = {1: "boolean", 2: "integer", 3: "enumeration"}
 BILLTYPES = {1: "none", 2: "ordered", 3: "statistics", 4: "compound", 10: "manual"}
