@@ -14,6 +14,7 @@ def test_a_fresh_install_has_the_usual_product_types(panel):
     assert {"vds", "dedic", "vhost", "soft", "platform", "domain"} <= names
     vds = next(row for row in panel.rows("itemtype") if row["intname"] == "vds")
     assert panel.form("itemtype.edit", f"elid={vds['id']}")["autodeleteperiod"] == "30"
+    assert [row["intname"] for row in panel.rows("itemtype", "filter=on", "intname=edi")] == ["dedic"]
 
 
 def test_product_types_are_created_changed_and_their_intname_is_unique(panel):

@@ -27,15 +27,11 @@ class Named:
         self.table, self.flags, self.days = table, tuple(flags), tuple(days)
         self.fields = ("name", "name_ru", "intname", *self.flags, *self.days)
 
-    def name_sql(self, lang):
-        return "CASE WHEN name_ru != '' THEN name_ru ELSE name END" if lang == "ru" else "name"
-
     def listing(self, req):
-        name = self.name_sql(req.lang)
-        columns = {"id": "id", "name": name, "intname": "intname",
-                   **{field: field for field in self.days}}
-        return sql_list(req, self.table, columns, "id", filters={"name": contains(name),
-                                                                  "intname": contains("intname")})
+        name = "CASE WHEN t.name_ru != '' THEN t.name_ru ELSE t.name END" if req.lang == "ru" else "t.name"
+        columns = {"id": "t.id", "name": name, "intname": "t.intname", **{field: f"t.{field}" for field in self.days}}
+        return sql_list(req, f"{self.table} t", columns, "t.id", filters={"name": contains(name),
+                                                                          "intname": contains("t.intname")})
 
     def load(self, req, elid):
         row = req.db.execute(f"SELECT {', '.join(self.fields)} FROM {self.table} WHERE id = ?", (elid,)).fetchone()
