@@ -42,6 +42,10 @@ def populated(tmp_path_factory):
     d.taxrule = d.mgrctl("-m", "billmgr", "account.taxrule.edit", "taxrate=20", "sok=ok").stdout.split("id=")[1].strip()
     d.rate = d.mgrctl("-m", "billmgr", "account.currencyrate.edit", "currency_base=USD", "currency_relate=RUB",
                       "rate=90", "sok=ok").stdout.split("id=")[1].strip()
+    for func in ("datacenter.edit", "ostemplate.edit", "recipe.edit"):
+        d.mgrctl("-m", "billmgr", func, "name=One", "intname=one", "sok=ok")
+    d.pricelist = d.create("pricelist.edit", "itemtype=vds", "name=VDS", "monthly643=100")
+    d.addon = d.create("pricelist.addon.edit", f"plid={d.pricelist}", "name=RAM", "addontype=2")
     yield d
     d.stop()
 
@@ -87,6 +91,10 @@ def context(d, func):
         return [f"elid={d.taxrule}"]
     if func == "account.currencyrate.edit":
         return [f"elid={d.rate}"]
+    if func.startswith("pricelist.addon"):
+        return [f"plid={d.pricelist}", f"elid={d.addon}"] if func.endswith(".edit") else [f"plid={d.pricelist}"]
+    if func == "pricelist.history":
+        return [f"elid={d.pricelist}"]
     if func in ("desktop", "payment", "expense"):
         return ["authinfo=lists@example.com:Lists-pass1"]
     return []

@@ -383,8 +383,71 @@ def m008_payment_items(db):
     """)
 
 
+def m009_catalog(step):
+    """The catalog: product types (the usual ones seeded), tariffs and their add-ons (child tariffs), prices per
+    period and currency in minor units, tariff history, data centres, OS templates and recipes a tariff offers."""
+    step.script("""
+    CREATE TABLE itemtype (
+        {id}, intname TEXT NOT NULL, name TEXT NOT NULL, name_ru TEXT NOT NULL DEFAULT '',
+        autodeleteperiod BIGINT NOT NULL DEFAULT 30, clientdelete BIGINT NOT NULL DEFAULT 0);
+    CREATE UNIQUE INDEX itemtype_intname ON itemtype (intname);
+    CREATE TABLE pricelist (
+        {id}, itemtype BIGINT NOT NULL REFERENCES itemtype(id),
+        project BIGINT NOT NULL REFERENCES project(id),
+        parent BIGINT REFERENCES pricelist(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, name_ru TEXT NOT NULL DEFAULT '', intname TEXT NOT NULL DEFAULT '',
+        billdaily BIGINT NOT NULL DEFAULT 0, processingmodule TEXT NOT NULL DEFAULT '',
+        allowchange BIGINT NOT NULL DEFAULT 1, returnpolicy BIGINT NOT NULL DEFAULT 0,
+        active BIGINT NOT NULL DEFAULT 1,
+        addontype BIGINT, billtype BIGINT, addonmin BIGINT, addonmax BIGINT, addonstep BIGINT,
+        addonlimit BIGINT, measure TEXT NOT NULL DEFAULT '', statperiod TEXT NOT NULL DEFAULT '');
+    CREATE INDEX pricelist_itemtype ON pricelist (itemtype);
+    CREATE INDEX pricelist_parent ON pricelist (parent, id);
+    CREATE INDEX pricelist_name ON pricelist (name);
+    CREATE TABLE pricelist_price (
+        pricelist BIGINT NOT NULL REFERENCES pricelist(id) ON DELETE CASCADE,
+        period BIGINT NOT NULL, currency BIGINT NOT NULL REFERENCES currency(id),
+        cost BIGINT NOT NULL CHECK (cost >= 0), PRIMARY KEY (pricelist, period, currency));
+    CREATE TABLE pricelist_overage (
+        pricelist BIGINT NOT NULL REFERENCES pricelist(id) ON DELETE CASCADE,
+        currency BIGINT NOT NULL REFERENCES currency(id),
+        cost BIGINT NOT NULL CHECK (cost >= 0), PRIMARY KEY (pricelist, currency));
+    CREATE TABLE enumerationitem (
+        {id}, pricelist BIGINT NOT NULL REFERENCES pricelist(id) ON DELETE CASCADE,
+        intname TEXT NOT NULL, name TEXT NOT NULL);
+    CREATE UNIQUE INDEX enumerationitem_value ON enumerationitem (pricelist, intname);
+    CREATE TABLE pricelist_history (
+        {id}, pricelist BIGINT NOT NULL REFERENCES pricelist(id) ON DELETE CASCADE,
+        changedate TEXT NOT NULL, "user" TEXT NOT NULL, ip TEXT NOT NULL, action TEXT NOT NULL,
+        description TEXT NOT NULL);
+    CREATE INDEX pricelist_history_pricelist ON pricelist_history (pricelist, id);
+    CREATE TABLE datacenter ({id}, name TEXT NOT NULL, name_ru TEXT NOT NULL DEFAULT '', intname TEXT NOT NULL);
+    CREATE TABLE ostemplate ({id}, name TEXT NOT NULL, name_ru TEXT NOT NULL DEFAULT '', intname TEXT NOT NULL);
+    CREATE TABLE recipe ({id}, name TEXT NOT NULL, name_ru TEXT NOT NULL DEFAULT '', intname TEXT NOT NULL);
+    CREATE UNIQUE INDEX datacenter_intname ON datacenter (intname);
+    CREATE UNIQUE INDEX ostemplate_intname ON ostemplate (intname);
+    CREATE UNIQUE INDEX recipe_intname ON recipe (intname);
+    CREATE TABLE pricelist_datacenter (
+        pricelist BIGINT NOT NULL REFERENCES pricelist(id) ON DELETE CASCADE,
+        datacenter BIGINT NOT NULL REFERENCES datacenter(id) ON DELETE CASCADE, PRIMARY KEY (pricelist, datacenter));
+    CREATE TABLE pricelist_ostemplate (
+        pricelist BIGINT NOT NULL REFERENCES pricelist(id) ON DELETE CASCADE,
+        ostemplate BIGINT NOT NULL REFERENCES ostemplate(id) ON DELETE CASCADE, PRIMARY KEY (pricelist, ostemplate));
+    CREATE TABLE pricelist_recipe (
+        pricelist BIGINT NOT NULL REFERENCES pricelist(id) ON DELETE CASCADE,
+        recipe BIGINT NOT NULL REFERENCES recipe(id) ON DELETE CASCADE, PRIMARY KEY (pricelist, recipe))
+    """)
+    for intname, name, name_ru in (("vds", "Virtual private server", "Виртуальный сервер"),
+                                   ("dedic", "Dedicated server", "Выделенный сервер"),
+                                   ("vhost", "Shared hosting", "Виртуальный хостинг"),
+                                   ("soft", "Software licence", "Лицензия на ПО"),
+                                   ("platform", "Platform licence", "Лицензия на платформу"),
+                                   ("domain", "Domain name", "Доменное имя")):
+        step.execute("INSERT INTO itemtype (intname, name, name_ru) VALUES (?, ?, ?)", (intname, name, name_ru))
+
+
 MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money, m005_lists_at_scale, m006_payments,
-              m007_money_rules, m008_payment_items]
+              m007_money_rules, m008_payment_items, m009_catalog]
 POSTGRES_BASELINE = 8       # the version postgres.sql is; MIGRATIONS past it take a Step
 _LOCK = 0x62696c6c          # the advisory lock two daemons starting at once take to migrate one at a time
 
