@@ -18,6 +18,7 @@ from . import directory
 from .billing.currency import currency as iso_currency
 from .billing.money import Money
 from .billing.text import show_iso
+from .lists import localized_name
 
 FONT = Path(__file__).with_name("fonts") / "DejaVuSans.ttf"
 GROUP = "payment.print"
@@ -71,7 +72,7 @@ def content(db, registry, lang, payment):
     lines = tuple((item, show_iso(Money(cost, method_unit))) for item, cost in items) or (
         (payment["description"] or labels["payment_line"].replace("__number__", payment["number"]),
          show_iso(Money(payment["paymethodamount"], method_unit))),)
-    name_column = "CASE WHEN e.name_ru != '' THEN e.name_ru ELSE e.name END" if lang == "ru" else "e.name"
+    name_column = localized_name(lang, "e")
     paid = db.execute(f"SELECT {name_column}, pe.amount, e.taxamount, s.currency FROM payment_expense pe "
                       "JOIN expense e ON e.id = pe.expense JOIN subaccount s ON s.id = e.subaccount "
                       "WHERE pe.payment = ? ORDER BY e.id", (payment["id"],)).fetchall()

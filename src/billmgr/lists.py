@@ -64,6 +64,12 @@ class Filter:
         return dialect.like(self.like) if self.like else self.sql
 
 
+def localized_name(lang, alias=""):
+    """SQL for a row's name in ``lang``: its ``name_ru`` in Russian where it has one, else ``name``."""
+    prefix = f"{alias}." if alias else ""
+    return f"coalesce(nullif({prefix}name_ru, ''), {prefix}name)" if lang == "ru" else f"{prefix}name"
+
+
 def like_literal(text):
     """``text`` as a LIKE pattern that matches it literally."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

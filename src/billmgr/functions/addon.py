@@ -14,11 +14,11 @@ import re
 
 from .. import errors, history
 from ..doc import Cell, Doc
-from ..lists import sql_list
+from ..lists import localized_name, sql_list
 from ..store import rows
 from ..validation import integer
 from .currency import known
-from .pricelist import given_prices, load, name_sql, note, parse_amount, prices_shown, save_prices, shown_amount
+from .pricelist import given_prices, load, note, parse_amount, prices_shown, save_prices, shown_amount
 
 ADDONTYPES = {1: "boolean", 2: "integer", 3: "enumeration"}
 BILLTYPES = {1: "none", 2: "ordered", 3: "statistics", 4: "compound", 10: "manual"}
@@ -44,7 +44,7 @@ def _tariff(req):
 
 def pricelist_addon(req):
     plid, _ = _tariff(req)
-    columns = {"id": "a.id", "name": name_sql(req.lang, "a"), "intname": "a.intname", "addontype": "a.addontype",
+    columns = {"id": "a.id", "name": localized_name(req.lang, "a"), "intname": "a.intname", "addontype": "a.addontype",
                "billtype": "a.billtype", "measure": "a.measure", "addonlimit": "a.addonlimit"}
     return sql_list(req, "pricelist a", columns, "a.id", where=["a.parent = ?"], args=(plid,),
                     labels=req.cached("labels", lambda: _labels(req)))

@@ -13,7 +13,7 @@ import re
 
 from .. import errors
 from ..doc import Doc
-from ..lists import contains, sql_list
+from ..lists import contains, localized_name, sql_list
 from ..store import rows
 from ..validation import integer
 
@@ -28,7 +28,7 @@ class Named:
         self.fields = ("name", "name_ru", "intname", *self.flags, *self.days)
 
     def listing(self, req):
-        name = "CASE WHEN t.name_ru != '' THEN t.name_ru ELSE t.name END" if req.lang == "ru" else "t.name"
+        name = localized_name(req.lang, "t")
         columns = {"id": "t.id", "name": name, "intname": "t.intname", **{field: f"t.{field}" for field in self.days}}
         return sql_list(req, f"{self.table} t", columns, "t.id", filters={"name": contains(name),
                                                                           "intname": contains("t.intname")})

@@ -9,18 +9,11 @@ from .. import errors
 from ..billing.currency import currency as iso_currency
 from ..billing.errors import UnknownCurrency
 from ..doc import Cell, Doc
-from ..lists import contains, equals, sql_list
+from ..lists import contains, equals, localized_name, sql_list
 from ..store import rows
 
 # where a currency is in use: (table, column); a currency in use stays enabled
 USED_BY = (("project", "currency"), ("subaccount", "currency"), ("paymethod", "currency"))
-
-
-def name_sql(lang, alias="c"):
-    """The currency's name in ``lang``, English where no translation is kept."""
-    if lang == "ru":
-        return f"CASE WHEN {alias}.name_ru != '' THEN {alias}.name_ru ELSE {alias}.name END"
-    return f"{alias}.name"
 
 
 def _labels(req):
@@ -29,9 +22,9 @@ def _labels(req):
 
 
 def currency(req):
-    columns = {"id": "c.id", "name": name_sql(req.lang), "iso": "c.iso", "code": "c.id",
+    columns = {"id": "c.id", "name": localized_name(req.lang, 'c'), "iso": "c.iso", "code": "c.id",
                "symbol": "coalesce(nullif(c.symbol, ''), c.iso)", "minor_units": "c.minor_units", "status": "c.active"}
-    filters = {"name": contains(name_sql(req.lang)), "iso": contains("c.iso"), "status": equals("c.active")}
+    filters = {"name": contains(localized_name(req.lang, 'c')), "iso": contains("c.iso"), "status": equals("c.active")}
     return sql_list(req, "currency c", columns, "c.iso", filters=filters,
                     labels=req.cached("labels", lambda: _labels(req)))
 
@@ -53,7 +46,7 @@ def known(db, code, field="currency", enabled=True):
 def enabled_choices(db, lang):
     """(id, "ISO name") of every enabled currency, for a form's select."""
     return [(str(i), f"{iso} {name}") for i, iso, name in db.execute(
-        f"SELECT c.id, c.iso, {name_sql(lang)} FROM currency c WHERE c.active = 1 ORDER BY c.iso")]
+        f"SELECT c.id, c.iso, {localized_name(lang, 'c')} FROM currency c WHERE c.active = 1 ORDER BY c.iso")]
 
 
 _EDITABLE = ("name", "name_ru", "symbol", "active")

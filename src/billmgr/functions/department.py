@@ -9,18 +9,13 @@ functions of all its departments together, and nothing else (see auth).
 
 from .. import errors
 from ..doc import Doc
-from ..lists import sql_list
+from ..lists import localized_name, sql_list
 from ..store import rows
-
-
-def localized_name(lang):
-    """SQL for the name of department ``d`` in ``lang`` (English when there is no Russian one)."""
-    return "coalesce(nullif(d.name_ru, ''), d.name)" if lang == "ru" else "d.name"
 
 
 def choices(req):
     return [(str(i), name) for i, name in
-            req.db.execute(f"SELECT d.id, {localized_name(req.lang)} FROM department d ORDER BY d.id")]
+            req.db.execute(f"SELECT d.id, {localized_name(req.lang, 'd')} FROM department d ORDER BY d.id")]
 
 
 def of_employee(req, employee_id):
@@ -65,7 +60,7 @@ def _granted(req):
 
 
 def department(req):
-    columns = {"id": "d.id", "name": localized_name(req.lang),
+    columns = {"id": "d.id", "name": localized_name(req.lang, 'd'),
                "employees": "(SELECT count(*) FROM department_employee m WHERE m.department = d.id)",
                "functions": "(SELECT count(*) FROM department_function f WHERE f.department = d.id)"}
     return sql_list(req, "department d", columns, "d.id")

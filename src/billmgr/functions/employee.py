@@ -14,7 +14,7 @@ otherwise with ``default_access_allow`` / ``all_ip_access``.
 from .. import errors
 from ..auth import networks, within
 from ..doc import Doc
-from ..lists import Filter, matches, sql_list
+from ..lists import Filter, localized_name, matches, sql_list
 from . import department, logins
 
 _TEXT = ("name", "realname", "position", "email", "phone", "ip_access")
@@ -28,7 +28,7 @@ _FILTERS = {"name": matches("u.name"), "realname": matches("u.realname"), "email
 
 
 def _columns(req):
-    names = department.localized_name(req.lang)
+    names = localized_name(req.lang, 'd')
     return {"id": "u.id", "name": "u.name", "realname": "u.realname", "email": "u.email",
             "department": f"(SELECT {req.store.dialect.joined(names)} FROM department_employee m JOIN department d "
                           f"ON d.id = m.department WHERE m.employee = u.id)",

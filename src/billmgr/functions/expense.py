@@ -20,7 +20,7 @@ from ..billing.currency import currency as iso_currency
 from ..billing.errors import InvalidValue
 from ..billing.money import Money
 from ..doc import Doc
-from ..lists import contains, equals, sql_list
+from ..lists import contains, equals, localized_name, sql_list
 from ..sqlmoney import shown
 from ..store import rows
 from .owner import client_scope, existing_account
@@ -31,7 +31,7 @@ OPERATIONS = ("open", "prolong", "billdaily", "changeaddon", "statistic", "trans
 
 def subaccount_expense(req):
     account = client_scope(req)
-    name = "CASE WHEN e.name_ru != '' THEN e.name_ru ELSE e.name END" if req.lang == "ru" else "e.name"
+    name = localized_name(req.lang, "e")
     columns = {"id": "e.id", "locale_name": name, "realdate": "e.realdate", "cdate": "e.cdate",
                "amount": shown("e.amount", "c.minor_units"), "notpayd": shown("e.notpayd", "c.minor_units"),
                "discountamount": shown("e.discountamount", "c.minor_units"),
@@ -220,7 +220,7 @@ def _payment(req):
 
 def payment_expense(req):
     payment = _payment(req)
-    name = "CASE WHEN e.name_ru != '' THEN e.name_ru ELSE e.name END" if req.lang == "ru" else "e.name"
+    name = localized_name(req.lang, "e")
     columns = {"expense": "pe.expense", "expense_locale_name": name,
                "amount_iso": f"{shown('pe.amount', 'c.minor_units')} || ' ' || c.iso",
                "invoice": "NULL", "invoice_number": "''"}

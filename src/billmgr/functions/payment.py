@@ -24,7 +24,7 @@ from ..billing.errors import InvalidValue, NoRate
 from ..billing.money import Money
 from ..billing.rounding import fix
 from ..doc import Attachment, Cell, Doc, Node
-from ..lists import contains, equals, sql_list
+from ..lists import contains, equals, localized_name, sql_list
 from ..sqlmoney import shown
 from ..store import rows
 from .owner import client_scope, existing_account
@@ -47,7 +47,7 @@ def account_payment(req):
     where, args = ([], ()) if account is None else (["p.account = ?"], (account,))
     if req.caller.is_client:
         where.append(f"p.status != {payments.CHECKOUT}")   # a checkout the client left is not shown to it
-    method_name = "CASE WHEN m.name_ru != '' THEN m.name_ru ELSE m.name END" if req.lang == "ru" else "m.name"
+    method_name = localized_name(req.lang, "m")
     columns = {"id": "p.id", "number": "p.number", "create_date": "p.createdate", "pay_date": "p.paydate",
                "sender_name": "coalesce(sa.name, a.name)", "recipient_name": "pr.name", "project": "pr.id",
                "account_name": "a.name", "paymethod_name": method_name,
@@ -138,7 +138,7 @@ def _create(req, account, paymethod, amount_name):
 
 
 def _method_choices(req, project=None):
-    name = "CASE WHEN name_ru != '' THEN name_ru ELSE name END" if req.lang == "ru" else "name"
+    name = localized_name(req.lang)
     return [(str(i), n) for i, n in req.db.execute(
         f"SELECT id, {name} FROM paymethod WHERE active = 1 "
         "AND (CAST(? AS BIGINT) IS NULL OR project IS NULL OR project = ?) ORDER BY id", (project, project))]

@@ -17,7 +17,7 @@ from ..billing.currency import currency as iso_currency
 from ..billing.errors import InvalidValue
 from ..billing.money import Money
 from ..doc import Cell, Doc
-from ..lists import contains, equals, sql_list
+from ..lists import contains, equals, localized_name, sql_list
 from ..sqlmoney import shown
 from ..store import rows
 from ..validation import check_field
@@ -38,7 +38,7 @@ def _labels(req):
 
 
 def paymethod(req):
-    name = "CASE WHEN m.name_ru != '' THEN m.name_ru ELSE m.name END" if req.lang == "ru" else "m.name"
+    name = localized_name(req.lang, "m")
     columns = {"id": "m.id", "name": name, "module": "m.module", "currency_name": "c.iso",
                "projects": "coalesce(p.name, '')", "commission": "m.commission",
                "minamount": shown("m.minamount", "c.minor_units"), "maxamount": shown("m.maxamount", "c.minor_units"),

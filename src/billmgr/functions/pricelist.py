@@ -16,7 +16,7 @@ from ..billing.currency import currency as iso_currency
 from ..billing.errors import InvalidValue
 from ..billing.money import Money
 from ..doc import Cell, Doc
-from ..lists import contains, equals, sql_list
+from ..lists import contains, equals, localized_name, sql_list
 from ..sqlmoney import shown
 from ..store import rows
 from .currency import known
@@ -43,14 +43,9 @@ def _labels(req):
                        "0": Cell(req.msg("status_suspended"), (("orig", "0"),))}}
 
 
-def name_sql(lang, alias):
-    return f"CASE WHEN {alias}.name_ru != '' THEN {alias}.name_ru ELSE {alias}.name END" if lang == "ru" \
-        else f"{alias}.name"
-
-
 def pricelist(req):
-    name = name_sql(req.lang, "p")
-    columns = {"id": "p.id", "name": name, "itemtype_name": name_sql(req.lang, "t"), "project": "j.name",
+    name = localized_name(req.lang, "p")
+    columns = {"id": "p.id", "name": name, "itemtype_name": localized_name(req.lang, "t"), "project": "j.name",
                "processingmodules": "p.processingmodule",
                "pricelist_cost": f"coalesce({shown('pp.cost', 'c.minor_units')} || ' ' || c.iso, '')",
                "status": "p.active"}
@@ -151,7 +146,7 @@ def _everything(req, elid, stored):
 
 def _choices(req):
     return [("itemtype", [(str(i), n) for i, n in req.db.execute(
-                f"SELECT id, {name_sql(req.lang, 't')} FROM itemtype t ORDER BY id")]),
+                f"SELECT id, {localized_name(req.lang, 't')} FROM itemtype t ORDER BY id")]),
             ("project", [(str(i), n) for i, n in req.db.execute("SELECT id, name FROM project ORDER BY id")])]
 
 
