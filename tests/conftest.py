@@ -187,6 +187,11 @@ class Daemon:
     def new_account(self, email, *params):
         return self.create("account.edit", f"email={email}", *params)
 
+    def new_client(self, email):
+        """A new client with a subaccount at its provider: (account id, subaccount id)."""
+        account = self.new_account(email)
+        return account, self.create("subaccount.edit", f"plid={account}")
+
 
 def eventually(check, timeout=20, what="the daemon did not get there in time"):
     """The first truthy result of ``check()`` within ``timeout`` seconds: for what the daemon does

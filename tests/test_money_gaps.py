@@ -19,12 +19,6 @@ def panel(tmp_path_factory):
     d.stop()
 
 
-def client(panel, email):
-    account = panel.new_account(email)
-    subaccount = int(panel.ok("subaccount.edit", f"plid={account}", "sok=ok")["id"])
-    return account, subaccount
-
-
 def pay(panel, account, amount, method):
     payment = int(panel.ok("payment.add", f"plid={account}", f"paymethod={method}", f"amount={amount}",
                      "sok=ok")["payment_id"])
@@ -33,7 +27,7 @@ def pay(panel, account, amount, method):
 
 
 def test_a_saved_payment_filter_applies_until_cleared(panel):
-    account, _ = client(panel, "filter-pay@example.com")
+    account, _ = panel.new_client("filter-pay@example.com")
     wire, cash = pay(panel, account, "10", panel.method), pay(panel, account, "20", panel.cash)
     assert listed(panel, "account.payment", f"plid={account}") == [str(wire), str(cash)]
     panel.ok("account.payment.filter", f"paymethod={panel.cash}", "sok=ok")
@@ -49,7 +43,7 @@ def test_a_saved_payment_filter_applies_until_cleared(panel):
 
 
 def test_a_saved_expense_filter_applies_and_bad_values_save_nothing(panel):
-    account, subaccount = client(panel, "filter-exp@example.com")
+    account, subaccount = panel.new_client("filter-exp@example.com")
     pay(panel, account, "100", panel.method)
     manual = panel.ok("subaccount.expense.edit", f"plid={account}", "amount=1", "sok=ok")["id"]
     opened = panel.ok("subaccount.expense.edit", f"plid={account}", "amount=2", "operation=open", "sok=ok")["id"]
@@ -65,8 +59,8 @@ def test_a_saved_expense_filter_applies_and_bad_values_save_nothing(panel):
 
 
 def test_the_client_filter_still_works_through_the_shared_mechanism(panel):
-    client(panel, "filter-acc-one@example.com")
-    client(panel, "filter-acc-two@example.com")
+    panel.new_client("filter-acc-one@example.com")
+    panel.new_client("filter-acc-two@example.com")
     panel.ok("account.setfilter", "email=filter-acc-one")
     assert [e["email"] for e in panel.call("account", out="JSONdata")["elem"]] == ["filter-acc-one@example.com"]
     assert panel.call("account.filter", out="JSONdata")["email"] == "filter-acc-one"
@@ -76,7 +70,7 @@ def test_the_client_filter_still_works_through_the_shared_mechanism(panel):
 
 def test_a_payment_in_another_currency_credits_the_converted_amount_frozen_at_creation(panel):
     dollars = int(panel.ok("paymethod.edit", "name=Card USD", "currency=USD", "commission=1", "sok=ok")["id"])
-    account, subaccount = client(panel, "usd-payer@example.com")
+    account, subaccount = panel.new_client("usd-payer@example.com")
     assert panel.stored("SELECT c.iso FROM subaccount s JOIN currency c ON c.id = s.currency WHERE s.id = ?",
                   subaccount) == [("RUB",)]
     # no rate: a clear error in the caller's language, and nothing written
@@ -107,7 +101,7 @@ def test_a_clients_own_rate_wins_when_its_payment_is_converted(panel):
     euros = int(panel.ok("paymethod.edit", "name=Card EUR", "currency=EUR", "sok=ok")["id"])
     panel.ok("account.currencyrate.edit", "currency_base=EUR", "currency_relate=RUB", "rate=95",
        "ratedate=2026-01-03", "sok=ok")
-    account, subaccount = client(panel, "eur-own-rate@example.com")
+    account, subaccount = panel.new_client("eur-own-rate@example.com")
     panel.ok("account.currencyrate.edit", f"plid={account}", "currency_base=EUR", "currency_relate=RUB",
        "rate=90", "ratedate=2025-06-01", "sok=ok")
     payment = pay(panel, account, "2.50", euros)
@@ -126,7 +120,7 @@ def charged(panel, elid):
 
 
 def test_an_expense_takes_the_clients_discount_and_tax_rule_unless_given(panel):
-    account, subaccount = client(panel, "taxed@example.com")
+    account, subaccount = panel.new_client("taxed@example.com")
     pay(panel, account, "1000", panel.method)
     panel.ok("account.taxrule.edit", f"plid={account}", "taxrate=20", "sok=ok")
     discount = int(panel.ok("account.discount.edit", f"plid={account}", "percentage=10", "actiontype=all",
@@ -151,7 +145,7 @@ def test_an_expense_takes_the_clients_discount_and_tax_rule_unless_given(panel):
 
 
 def test_a_discount_taking_everything_and_bad_discounts_are_refused(panel):
-    account, _ = client(panel, "free@example.com")
+    account, _ = panel.new_client("free@example.com")
     pay(panel, account, "100", panel.method)
     assert panel.error("subaccount.expense.edit", f"plid={account}", "amount=5", "discountamount=5", "sok=ok") == (
         "value", "The discount 5.00 takes the whole amount: there is nothing to charge")
@@ -163,7 +157,7 @@ def test_a_discount_taking_everything_and_bad_discounts_are_refused(panel):
 
 
 def test_a_tax_rule_on_top_adds_its_tax_and_no_rule_is_no_tax(panel):
-    account, subaccount = client(panel, "on-top@example.com")
+    account, subaccount = panel.new_client("on-top@example.com")
     pay(panel, account, "1000", panel.method)
     untaxed = expense(panel, account, "amount=100")
     assert charged(panel, untaxed) == (10000, 0, "0", None, 0, 0)

@@ -28,12 +28,6 @@ def panel(tmp_path_factory):
     d.stop()
 
 
-def client(panel, email):
-    account = panel.new_account(email)
-    subaccount = int(panel.ok("subaccount.edit", f"plid={account}", "sok=ok")["id"])
-    return account, subaccount
-
-
 def pay(panel, account, amount, method=None, setpaid=True):
     payment = int(panel.ok("payment.add", f"plid={account}", f"paymethod={method or panel.method}",
                      f"amount={amount}", "sok=yes")["payment_id"])
@@ -48,7 +42,7 @@ def charge(panel, account, subaccount, amount, *params):
 
 
 def test_payment_add_takes_commission_and_credits_once(panel):
-    account, subaccount = client(panel, "pay@example.com")
+    account, subaccount = panel.new_client("pay@example.com")
     payment = pay(panel, account, "100.00", setpaid=False)
     row = panel.stored("SELECT status, subaccountamount, paymethodamount, commissionamount, usedamount, number "
                  "FROM payment WHERE id = ?", payment)[0]
@@ -68,7 +62,7 @@ def test_payment_add_takes_commission_and_credits_once(panel):
 
 
 def test_the_journal_refuses_a_second_credit_even_past_the_code(panel):
-    account, subaccount = client(panel, "unique@example.com")
+    account, subaccount = panel.new_client("unique@example.com")
     payment = pay(panel, account, "10")
     with pytest.raises((Store.IntegrityError, PostgresStore.IntegrityError)):
         panel.stored("INSERT INTO journal (subaccount, amount, kind, ref_kind, ref_id, at, actor) "
@@ -76,7 +70,7 @@ def test_the_journal_refuses_a_second_credit_even_past_the_code(panel):
 
 
 def test_limits_and_bad_input_are_clear_errors(panel):
-    account, _ = client(panel, "limits@example.com")
+    account, _ = panel.new_client("limits@example.com")
     assert panel.error("payment.add", f"plid={account}", f"paymethod={panel.method}", "amount=0.5", "sok=ok") == (
         "value", "The amount is outside the payment method's limits: 1.00 - 100000.00")
     assert panel.error("payment.add", f"plid={account}", f"paymethod={panel.method}", "amount=abc", "sok=ok",
@@ -87,7 +81,7 @@ def test_limits_and_bad_input_are_clear_errors(panel):
 
 
 def test_expenses_debit_and_are_paid_oldest_first(panel):
-    account, subaccount = client(panel, "exp@example.com")
+    account, subaccount = panel.new_client("exp@example.com")
     assert panel.error("subaccount.expense.edit", f"plid={account}", f"subaccount={subaccount}", "amount=10",
                  "sok=ok") == ("balance", "Insufficient funds: 0.00 RUB available")
     assert panel.stored("SELECT count(*) FROM expense WHERE account = ?", account) == [(0,)]
@@ -112,7 +106,7 @@ def test_expenses_debit_and_are_paid_oldest_first(panel):
 
 
 def test_the_seed_example_request_works_as_written(panel):
-    account, subaccount = client(panel, "seed@example.com")
+    account, subaccount = panel.new_client("seed@example.com")
     result = panel.run("subaccount.expense.edit", "amount=12.34", "item=5", "name=Name", "name_ru=Имя",
                  "operation=prolong", f"plid={account}", "postpaid=on", "sok=ok", f"subaccount={subaccount}")
     assert result.returncode == 0 and result.stdout.startswith("OK"), result.stdout
@@ -120,7 +114,7 @@ def test_the_seed_example_request_works_as_written(panel):
 
 
 def test_deleting_an_expense_gives_money_back_to_balance_and_payment(panel):
-    account, subaccount = client(panel, "undo@example.com")
+    account, subaccount = panel.new_client("undo@example.com")
     payment = pay(panel, account, "50", method=panel.norefund)
     expense = charge(panel, account, subaccount, "20")
     panel.ok("subaccount.expense.delete", f"elid={expense}")
@@ -133,7 +127,7 @@ def test_deleting_an_expense_gives_money_back_to_balance_and_payment(panel):
 
 
 def test_refund_within_what_is_left(panel):
-    account, subaccount = client(panel, "refund@example.com")
+    account, subaccount = panel.new_client("refund@example.com")
     payment = pay(panel, account, "100")        # 97.50 credited
     charge(panel, account, subaccount, "40")
     assert panel.error("payment.refund", f"elid={payment}", "amount=60", "sok=ok") == (
@@ -150,7 +144,7 @@ def test_refund_within_what_is_left(panel):
 
 
 def test_gateway_moves_and_the_transition_table(panel):
-    account, subaccount = client(panel, "gate@example.com")
+    account, subaccount = panel.new_client("gate@example.com")
     payment = pay(panel, account, "10", setpaid=False)
     panel.ok("payment.setinpay", f"elid={payment}", "externalid=T-9")
     panel.ok("payment.setnopay", f"elid={payment}", "info=expired")
@@ -173,7 +167,7 @@ def test_payment_info_has_the_shape_gateway_scripts_read(panel):
     panel.ok("paymethod.edit", f"elid={panel.method}", "module=pmtest", "sok=ok")
     panel.stored("INSERT INTO paymethod_param (paymethod, name, value, private) VALUES (?, 'secret', 's3', 1)",
                  panel.method)
-    account, _ = client(panel, "info@example.com")
+    account, _ = panel.new_client("info@example.com")
     payment = pay(panel, account, "20", setpaid=False)
     xml = panel.run("-o", "xml", "payment.info", f"elid={payment}").stdout
     from lxml import etree
@@ -189,7 +183,7 @@ def test_payment_info_has_the_shape_gateway_scripts_read(panel):
 
 
 def test_edit_view_modify_and_status_through_the_table(panel):
-    account, subaccount = client(panel, "edit@example.com")
+    account, subaccount = panel.new_client("edit@example.com")
     created = panel.ok("payment.edit", f"plid={account}", f"paymethod={panel.norefund}", "paymethodamount=15",
                  "description=by hand", "sok=ok")
     payment = int(created["id"])
@@ -204,7 +198,7 @@ def test_edit_view_modify_and_status_through_the_table(panel):
 
 
 def test_payment_expense_distribution_by_hand(panel):
-    account, subaccount = client(panel, "dist@example.com")
+    account, subaccount = panel.new_client("dist@example.com")
     expense = charge(panel, account, subaccount, "30", "postpaid=on")
     payment = pay(panel, account, "10", method=panel.norefund)      # pays 10 of the 30
     assert panel.call("payment.expense", f"plid={payment}", out="JSONdata")["elem"] == [
