@@ -446,8 +446,73 @@ def m009_catalog(step):
         step.execute("INSERT INTO itemtype (intname, name, name_ru) VALUES (?, ?, ?)", (intname, name, name_ru))
 
 
+def m010_services(step):
+    """Services: items a client owns (add-ons are child items holding their values), their module
+    parameters, the basket (billorder and its lines), and the module commands still to be run.
+
+    ``item.cost`` is the price of one ``period`` with the add-ons, before discount, in the subaccount's
+    currency.  A period charge (open, prolong, daily) is unique per (item, operation, cdate) and an
+    order's ``remoteid`` per client: the business keys are constraints, not only checks in code.
+    """
+    step.script("""
+    CREATE TABLE item (
+        {id}, account BIGINT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        subaccount BIGINT NOT NULL REFERENCES subaccount(id),
+        pricelist BIGINT NOT NULL REFERENCES pricelist(id),
+        itemtype BIGINT NOT NULL REFERENCES itemtype(id),
+        parent BIGINT REFERENCES item(id) ON DELETE CASCADE,
+        status BIGINT NOT NULL DEFAULT 1 CHECK (status BETWEEN 1 AND 5),
+        service_status BIGINT NOT NULL DEFAULT 0,
+        period BIGINT NOT NULL DEFAULT 1, autoprolong BIGINT, cost BIGINT NOT NULL DEFAULT 0 CHECK (cost >= 0),
+        createdate TEXT NOT NULL, opendate TEXT, expiredate TEXT, suspenddate TEXT, deletedate TEXT,
+        autosuspend BIGINT NOT NULL DEFAULT 0,
+        domain TEXT NOT NULL DEFAULT '', ip TEXT NOT NULL DEFAULT '', username TEXT NOT NULL DEFAULT '',
+        serverid TEXT NOT NULL DEFAULT '',
+        datacenter BIGINT REFERENCES datacenter(id) ON DELETE SET NULL,
+        ostemplate BIGINT REFERENCES ostemplate(id) ON DELETE SET NULL,
+        recipe BIGINT REFERENCES recipe(id) ON DELETE SET NULL,
+        processingmodule TEXT NOT NULL DEFAULT '', remoteid TEXT,
+        intvalue BIGINT, enumerationitem BIGINT REFERENCES enumerationitem(id));
+    CREATE UNIQUE INDEX item_remoteid ON item (account, remoteid);
+    CREATE INDEX item_account ON item (account, itemtype, id);
+    CREATE INDEX item_itemtype ON item (itemtype, status, id);
+    CREATE INDEX item_parent ON item (parent, pricelist);
+    CREATE INDEX item_expiredate ON item (expiredate);
+    CREATE INDEX item_pricelist ON item (pricelist);
+    CREATE TABLE item_param (
+        item BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, value TEXT NOT NULL, crypted BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (item, name));
+    CREATE TABLE billorder (
+        {id}, account BIGINT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        subaccount BIGINT NOT NULL REFERENCES subaccount(id),
+        status BIGINT NOT NULL DEFAULT 1 CHECK (status BETWEEN 1 AND 3),
+        createdate TEXT NOT NULL, paydate TEXT);
+    CREATE INDEX billorder_account ON billorder (account, status, id);
+    CREATE TABLE billorder_line (
+        {id}, billorder BIGINT NOT NULL REFERENCES billorder(id) ON DELETE CASCADE,
+        item BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,
+        operation TEXT NOT NULL CHECK (operation IN ('open', 'prolong', 'changeaddon')),
+        period BIGINT, addon BIGINT REFERENCES item(id) ON DELETE CASCADE, value BIGINT,
+        amount BIGINT NOT NULL CHECK (amount >= 0), discount BIGINT,
+        discountamount BIGINT NOT NULL DEFAULT 0, cost BIGINT NOT NULL CHECK (cost >= 0));
+    CREATE INDEX billorder_line_billorder ON billorder_line (billorder, id);
+    CREATE INDEX billorder_line_item ON billorder_line (item);
+    ALTER TABLE payment ADD COLUMN billorder BIGINT REFERENCES billorder(id) ON DELETE SET NULL;
+    CREATE TABLE runningoperation (
+        {id}, item BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,
+        processingmodule TEXT NOT NULL DEFAULT '', operation TEXT NOT NULL, params TEXT NOT NULL DEFAULT '',
+        createdate TEXT NOT NULL, trycount BIGINT NOT NULL DEFAULT 0, next_try TEXT NOT NULL DEFAULT '',
+        errorxml TEXT NOT NULL DEFAULT '', manual BIGINT NOT NULL DEFAULT 0);
+    CREATE INDEX runningoperation_item ON runningoperation (item, id);
+    CREATE INDEX runningoperation_due ON runningoperation (manual, next_try);
+    CREATE UNIQUE INDEX expense_period_charge ON expense (item, operation, cdate)
+        WHERE operation IN ('open', 'prolong', 'billdaily')
+    """)
+
+
 MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money, m005_lists_at_scale, m006_payments,
-              m007_money_rules, m008_payment_items, m009_catalog]
+              m007_money_rules, m008_payment_items, m009_catalog,
+              m010_services]
 POSTGRES_BASELINE = 8       # the version postgres.sql is; MIGRATIONS past it take a Step
 _LOCK = 0x62696c6c          # the advisory lock two daemons starting at once take to migrate one at a time
 
