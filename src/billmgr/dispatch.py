@@ -121,7 +121,7 @@ class Request:
         return Context.of(self)
 
     def msg(self, key, default=None):
-        return self.registry.message(self.lang, self.spec.name, key, default)
+        return self.registry.message(self.lang, self.spec.group, key, default)
 
     def cached(self, key, make):
         """``make()`` computed once per function, language and registry snapshot."""
@@ -224,14 +224,14 @@ class Dispatcher:
                 tick, statements = self.cache.start(), []
             doc = self._execute(snapshot, spec, params, caller, lang, statements)
         except MgrError as exc:
-            doc = Doc(error=self._error_info(registry, exc, func, lang))
+            doc = Doc(error=self._error_info(registry, exc, spec.group if spec else func, lang))
         except Exception:
             log.exception("internal error in %s %s", func, masked(params, private))
             doc = Doc(error=self._error_info(registry, errors.internal(), func, lang))
         doc.func, doc.lang = func, lang
         view = None
         if spec is not None and out in ("devel", "print"):
-            view = View(spec.metadata_xml, registry.function_messages(lang, func))
+            view = View(spec.metadata_xml, registry.function_messages(lang, spec.group))
         content_type, chunks = render.chunks(doc, out, view)
         if cache_key and doc.more is None and not doc.error:
             self.cache.put(cache_key, tick, self.store.tables_read(statements), chunks[0], content_type)
@@ -349,7 +349,7 @@ class Dispatcher:
         except MgrError as exc:
             if not wrote:
                 raise
-            reason = self._error_info(req.registry, exc, req.spec.name, "en").msg
+            reason = self._error_info(req.registry, exc, req.spec.group, "en").msg
             payload = {"handler": event.name, "func": req.spec.name, "caller": req.caller.name or "-",
                        "params": masked(req.params, req.registry.private_fields(req.spec.name))}
             try:

@@ -14,7 +14,7 @@ plain number until services exist.
 import re
 from decimal import Decimal
 
-from .. import distribution, errors, history, ledger, rules
+from .. import charges, distribution, errors, history, ledger, rules
 from ..billing import discounts, tax, text
 from ..billing.currency import currency as iso_currency
 from ..billing.errors import InvalidValue
@@ -142,23 +142,12 @@ def _create(req, account):
     if off == price:
         raise errors.value("discountamount", text.show(off), "msg_error_expense_free")
     rate, taxed = _taxed(req, account, price - off)
-    amount = taxed.gross
-    name = req.params.get("name") or req.registry.message("en", req.spec.name, f"operation_{operation}")
-    name_ru = req.params.get("name_ru") or (req.registry.message("ru", req.spec.name, f"operation_{operation}")
+    name = req.params.get("name") or req.registry.message("en", req.spec.group, f"operation_{operation}")
+    name_ru = req.params.get("name_ru") or (req.registry.message("ru", req.spec.group, f"operation_{operation}")
                                             if not req.params.get("name") else "")
-    postpaid = req.params.get("postpaid") == "on" or target.allowpostpaid
-    stamp = req.clock.stamp()
-    expense = req.db.execute(
-        "INSERT INTO expense (account, subaccount, item, operation, name, name_ru, amount, taxamount, taxrate, "
-        "discount, discountamount, notpayd, realdate, cdate, postpaid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?) RETURNING id",
-        (account, target.id, req.int_param("item"), operation, name, name_ru, amount.minor, taxed.tax.minor, rate,
-         discount, off.minor, amount.minor, stamp, req.params.get("cdate") or stamp, int(postpaid))).fetchone()[0]
-    ledger.withdraw(req.context, target.id, amount, "expense", ("expense", expense), name, postpaid=postpaid)
-    distribution.cover_from_payments(req.db, expense)
-    history.record(req.context, account, f"expense #{expense}: {text.show_iso(amount)} ({name})"
-                   + (f", discount {text.show_iso(off)}" if off.minor else ""))
-    return expense
+    return charges.take(req.context, target, charges.Quote(price, discount, off, rate, taxed), operation, name,
+                        name_ru, item=req.int_param("item"), cdate=req.params.get("cdate"),
+                        postpaid=req.params.get("postpaid") == "on")
 
 
 def subaccount_expense_edit(req):

@@ -1,11 +1,33 @@
 """The registry: every callable function and every message, from XML metadata."""
 
+import dataclasses
+import re
+
 from . import loader
 from .loader import RegistryError, core_xml_dir
 from .spec import Column, Field, FunctionSpec, Handler
 
 LANGS = ("en", "ru")
 COMMON = "common"  # the messages group shared by every function
+TYPE = "{type}"    # stands for a product type's intname in a family's name (``{type}.edit``)
+
+
+class Families:
+    """Functions declared once for every product type: ``{type}.edit`` answers ``vds.edit``,
+    ``dedic.edit`` and a type an admin adds tomorrow, with no reload.  Whether the type exists
+    is the handler's question (the registry has no database)."""
+
+    def __init__(self, names):
+        self.patterns = [(re.compile(re.escape(name).replace(re.escape(TYPE), "([a-z][a-z0-9_]{0,31})")), name)
+                         for name in names if TYPE in name]
+
+    def match(self, name):
+        """(family name, product type) that ``name`` is a member of, or None."""
+        for pattern, family in self.patterns:
+            found = pattern.fullmatch(name)
+            if found:
+                return family, found.group(1)
+        return None
 
 
 class Registry:
@@ -16,6 +38,7 @@ class Registry:
         self.messages = messages
         self.files = files
         self.parts = parts or {}   # forms shown by another function (see loader.load)
+        self.families = Families(functions)
         self._memo = {}
 
     def memo(self, key, make):
@@ -35,7 +58,14 @@ class Registry:
         return cls(*loader.load(plugin_dir, addon_dir))
 
     def get(self, name):
-        return self.functions.get(name)
+        """The function called ``name``: declared by that name, or a member of a family (``vds.edit``)."""
+        spec = self.functions.get(name)
+        if spec is None and TYPE not in name:
+            member = self.families.match(name)
+            if member:
+                spec = dataclasses.replace(self.functions[member[0]], name=name, family=member[0],
+                                           itemtype=member[1])
+        return spec
 
     def private_fields(self, name):
         """Names of the secret fields of ``name``'s parts: never logged, echoed or shown back."""
@@ -52,10 +82,10 @@ class Registry:
                     return table[key]
         return key if default is None else default
 
-    def function_messages(self, lang, name):
-        """Every message a user interface needs to draw ``name``."""
-        merged = dict(self.messages.get("en", {}).get(name, {}))
-        merged.update(self.messages.get(lang, {}).get(name, {}))
+    def function_messages(self, lang, group):
+        """Every message a user interface needs to draw the function of messages ``group`` (FunctionSpec.group)."""
+        merged = dict(self.messages.get("en", {}).get(group, {}))
+        merged.update(self.messages.get(lang, {}).get(group, {}))
         return merged
 
     def describe(self, lang, name=None):
@@ -63,7 +93,7 @@ class Registry:
         if name is None:
             return "\n".join(f"{spec.name}\t{spec.kind}\t{self.message(lang, spec.name, 'title', '')}".rstrip()
                              for spec in sorted(self.functions.values(), key=lambda s: s.name))
-        spec = self.functions[name]
+        spec = self.get(name)
         lines = [f"{spec.name} ({spec.kind}; level: {', '.join(sorted(spec.levels))})"]
         title = self.message(lang, name, "title", "")
         if title:

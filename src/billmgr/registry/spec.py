@@ -54,10 +54,17 @@ class FunctionSpec:
     own_writes: bool = False  # the handler writes in transactions of its own (transaction="own")
     before: tuple = ()        # Handlers run before the function (<event name="F"/>)
     after: tuple = ()         # Handlers run after it (<event name="F" after="yes"/>)
+    family: str = ""          # a family member's family (``{type}.edit`` of ``vds.edit``), see Registry.get
+    itemtype: str = ""        # the product type a family member acts on (``vds`` of ``vds.edit``)
     column_names: tuple = field(init=False)
 
     def __post_init__(self):
         self.column_names = tuple(c.name for c in self.columns)
+
+    @property
+    def group(self):
+        """Where this function's messages are: a family member shares its family's."""
+        return self.family or self.name
 
     def writes(self, params):
         """Whether a call needs the writer: forms submitted with sok, and every
