@@ -13,6 +13,7 @@ from . import distribution, ledger
 from .billing.money import Money
 from .billing.text import show_iso
 from .errors import MgrError
+from .services import basket
 
 NEW, IN_PAYMENT, PROMISED, PAID, REFUND_PENDING, REFUNDED, FRAUD, CHECKOUT, CANCELLED = range(1, 10)
 
@@ -65,13 +66,15 @@ def move(ctx, payment, action, changes=()):
 
 
 def credit(ctx, payment, changes=()):
-    """Credit ``payment`` (status 4) once: its money to the balance, then to the oldest unpaid expenses."""
+    """Credit ``payment`` (status 4) once: its money to the balance, then to the oldest unpaid expenses,
+    then to the basket it was made for."""
     subaccount, amount = ctx.db.execute("SELECT subaccount, subaccountamount FROM payment WHERE id = ?",
                                         (payment,)).fetchone()
     unit = ledger.lock(ctx, subaccount).currency
     move(ctx, payment, "setpaid", (("paydate", ctx.clock.stamp()), *changes))
     ledger.post(ctx, subaccount, Money(amount, unit), "payment", ("payment", payment))
     distribution.cover_expenses(ctx.db, payment)
+    basket.settle(ctx, payment)
 
 
 def refundable(db, payment):

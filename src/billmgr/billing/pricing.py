@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .errors import InvalidValue
 from .money import Money, total
+from .periods import add_months, prorate
 
 BOOLEAN, INTEGER, ENUMERATION = 1, 2, 3
 NOT_BILLED, STATISTICS = 1, 3
@@ -70,3 +71,16 @@ class Addon:
 def service_cost(tariff_price, chosen):
     """The price of one period: the tariff's plus each (Addon, value) in ``chosen``."""
     return total([tariff_price, *(addon.cost(value) for addon, value in chosen)], tariff_price.currency)
+
+
+def change_cost(difference, today, expiry, code, anchor_day=None):
+    """What a change of ``difference`` per period costs from ``today`` to ``expiry``: each whole period
+    still paid for in full, the one running now pro rata by days (``periods.prorate``)."""
+    parts = []
+    end = expiry
+    while end > today:
+        start = add_months(end, -code, anchor_day)
+        days = (end - start).days
+        parts.append(prorate(difference, min(days, (end - today).days), days))
+        end = start
+    return total(parts, difference.currency)

@@ -111,19 +111,25 @@ def _amount(req, name, unit, given=None):
     return amount
 
 
-def _create(req, account, paymethod, amount_name):
-    """A new payment (status 1) of ``account`` by ``paymethod``; returns its id."""
+def _credits(req, account, paid, commission, unit):
+    """(commission, what ``paid`` credits in the subaccount's ``unit``): the fee taken out, rounded once."""
+    with exact():
+        fee = fix(paid.amount * Decimal(commission) / 100, paid.currency)
+    return fee, _credited(req, account, paid - fee, unit)
+
+
+def _create(req, account, paymethod, amount_name, paid=None):
+    """A new payment (status 1) of ``account`` by ``paymethod`` of ``paid`` (default: the call's
+    ``amount_name``, in the method's currency); returns its id."""
     project = req.db.execute("SELECT project FROM account WHERE id = ?", (account,)).fetchone()[0]
     method, currency, commission, least, most = _method(req, paymethod, project)
     unit = iso_currency(currency)
-    paid = _amount(req, amount_name, unit)
+    paid = paid or _amount(req, amount_name, unit)
     if (least is not None and paid.minor < least) or (most is not None and paid.minor > most):
         limits = f"{text.show(Money(least or 0, unit))} - {text.show(Money(most, unit)) if most else ''}"
         raise errors.MgrError("value", amount_name, limits, "msg_error_payment_limits")
-    with exact():
-        fee = fix(paid.amount * Decimal(commission) / 100, unit)
     subaccount, subaccount_unit = _subaccount(req, account, currency)
-    credited = _credited(req, account, paid - fee, subaccount_unit)
+    fee, credited = _credits(req, account, paid, commission, subaccount_unit)
     stamp = req.clock.stamp()
     payment = req.db.execute(
         "INSERT INTO payment (account, subaccount, paymethod, subaccountamount, paymethodamount, commissionamount, "
@@ -135,6 +141,20 @@ def _create(req, account, paymethod, amount_name):
     payments.note(req.context, payment, f"created: {text.show_iso(paid)} by method #{method}{converted}")
     history.record(req.context, account, f"payment #{payment} created: {text.show_iso(paid)}")
     return payment
+
+
+def create_for(req, account, paymethod, due):
+    """A new payment by ``paymethod`` that credits at least ``due`` (the subaccount's currency) once its
+    commission is taken and it is converted; returns its id."""
+    project = req.db.execute("SELECT project FROM account WHERE id = ?", (account,)).fetchone()[0]
+    _, currency, commission, _, _ = _method(req, paymethod, project)
+    unit = iso_currency(currency)
+    price = due if due.currency == unit else _credited(req, account, due, unit)
+    with exact():
+        paid = fix(price.amount * 100 / (100 - Decimal(commission)), unit)
+    while _credits(req, account, paid, commission, due.currency)[1] < due:   # a cent lost to rounding
+        paid = paid + Money(1, unit)
+    return _create(req, account, paymethod, "amount", paid)
 
 
 def _method_choices(req, project=None):

@@ -4,12 +4,11 @@ import dataclasses
 import re
 
 from . import loader
-from .loader import RegistryError, core_xml_dir
+from .loader import TYPE, RegistryError, core_xml_dir
 from .spec import Column, Field, FunctionSpec, Handler
 
 LANGS = ("en", "ru")
 COMMON = "common"  # the messages group shared by every function
-TYPE = "{type}"    # stands for a product type's intname in a family's name (``{type}.edit``)
 
 
 class Families:
@@ -59,8 +58,10 @@ class Registry:
 
     def get(self, name):
         """The function called ``name``: declared by that name, or a member of a family (``vds.edit``)."""
+        if TYPE in name:
+            return None       # a family is called through its members only
         spec = self.functions.get(name)
-        if spec is None and TYPE not in name:
+        if spec is None:
             member = self.families.match(name)
             if member:
                 spec = dataclasses.replace(self.functions[member[0]], name=name, family=member[0],

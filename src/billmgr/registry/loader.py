@@ -16,6 +16,7 @@ from ..validation import integer
 from .spec import MAXLENGTH, MAXLENGTH_DEFAULT, Column, Field, FunctionSpec, Handler
 
 KINDS = ("list", "form", "action")
+TYPE = "{type}"    # a product type's intname in a family's name (registry.Families)
 LEVELS = ("admin", "user", "public")
 HANDLER_TYPES = ("python", "cgi", "xml")
 FIELD_TYPES = ("text", "password", "checkbox", "select", "textarea", "hidden")
@@ -106,9 +107,10 @@ def _bind(path, node, module_name, function_name):
         module = importlib.import_module(module_name)
     except Exception as exc:  # a plugin's import can fail in any way
         _fail(path, node, f"handler module {module_name!r} cannot be imported: {exc}")
-    call = getattr(module, function_name.replace(".", "_"), None)
+    python_name = function_name.replace(TYPE, "service").replace(".", "_")   # {type}.edit -> service_edit
+    call = getattr(module, python_name, None)
     if not callable(call):
-        _fail(path, node, f"handler {module_name!r} has no function {function_name.replace('.', '_')!r}")
+        _fail(path, node, f"handler {module_name!r} has no function {python_name!r}")
     return call
 
 

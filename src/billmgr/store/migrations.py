@@ -493,8 +493,8 @@ def m010_services(step):
         item BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,
         operation TEXT NOT NULL CHECK (operation IN ('open', 'prolong', 'changeaddon')),
         period BIGINT, addon BIGINT REFERENCES item(id) ON DELETE CASCADE, value BIGINT,
-        amount BIGINT NOT NULL CHECK (amount >= 0), discount BIGINT,
-        discountamount BIGINT NOT NULL DEFAULT 0, cost BIGINT NOT NULL CHECK (cost >= 0));
+        amount BIGINT NOT NULL CHECK (amount >= 0), discount BIGINT, discountamount BIGINT NOT NULL DEFAULT 0,
+        taxrate TEXT NOT NULL DEFAULT '0', taxamount BIGINT NOT NULL DEFAULT 0, cost BIGINT NOT NULL CHECK (cost >= 0));
     CREATE INDEX billorder_line_billorder ON billorder_line (billorder, id);
     CREATE INDEX billorder_line_item ON billorder_line (item);
     ALTER TABLE payment ADD COLUMN billorder BIGINT REFERENCES billorder(id) ON DELETE SET NULL;
