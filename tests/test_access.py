@@ -8,8 +8,8 @@ from billmgr.registry import Registry
 
 PASSWORD = "Cl1ent-secret"
 REGISTRY = Registry.load()
-STAFF_ONLY = sorted(name for name, spec in REGISTRY.functions.items() if spec.levels == {"admin"})
-FOR_CLIENTS = sorted(name for name, spec in REGISTRY.functions.items() if "user" in spec.levels)
+STAFF_ONLY = sorted(name for name, spec in REGISTRY.callable().items() if spec.levels == {"admin"})
+FOR_CLIENTS = sorted(name for name, spec in REGISTRY.callable().items() if "user" in spec.levels)
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +26,12 @@ def two_clients(tmp_path_factory):
     d.mgrctl("-m", "billmgr", "payment.add", f"plid={d.bob}", f"paymethod={d.method}", "amount=5", "sok=ok")
     d.mgrctl("-m", "billmgr", "subaccount.expense.edit", f"plid={d.bob}", f"subaccount={subaccount}", "amount=1",
              "postpaid=on", "sok=ok")
+    tariff = d.create("pricelist.edit", "itemtype=vds", "name=Free VDS", "monthly643=0")
+    as_bob = ("su=bob@example.com", f"pricelist={tariff}", "order_period=1")
+    d.bob_vds = d.ok("v2.vds.order.param", *as_bob, "skipbasket=on", "sok=ok")["service_id"]
+    d.bob_billorder = d.ok("v2.vds.order.param", *as_bob, "sok=ok")["billorder.id"]
+    d.bob_line = d.rows("basket", "su=bob@example.com")[0]["id"]
+    d.tariff = tariff
     yield d
     d.stop()
 
@@ -121,7 +127,63 @@ def check_desktop(d):
     assert (shown["account"], shown["email"]) == (str(d.alice), "alice@example.com")
 
 
-CONFINEMENT = {"account.payment": check_account_payment, "payment.add": check_payment_add,
+def _refused(d, func, *params, error):
+    result = d.mgrctl("-m", "billmgr", func, *params, d.as_alice)
+    assert result.returncode == 1 and result.stderr.startswith(f"ERROR {error}"), result.stderr
+
+
+def check_vds(d):
+    def owned(account):
+        return {str(i) for (i,) in d.stored("SELECT id FROM item WHERE account = ? AND parent IS NULL", account)}
+    assert {row["id"] for row in d.rows("vds", d.as_alice, f"plid={d.bob}")} == owned(d.alice)
+    assert {row["id"] for row in d.rows("vds", "su=bob@example.com")} == owned(d.bob) and d.bob_vds in owned(d.bob)
+
+
+def check_order(d, func="v2.vds.order.param"):
+    made = d.call(func, d.as_alice, f"plid={d.bob}", f"pricelist={d.tariff}", "order_period=1", "skipbasket=on",
+                  "sok=ok")["service_id"]["$"]
+    assert d.stored("SELECT account FROM item WHERE id = ?", int(made)) == [(d.alice,)]
+
+
+def check_vds_edit(d):
+    for extra in ([], ["autoprolong=1", "sok=ok"]):
+        _refused(d, "vds.edit", f"elid={d.bob_vds}", *extra, error="missed(item)")
+    assert d.stored("SELECT autoprolong FROM item WHERE id = ?", int(d.bob_vds)) == [(None,)]
+
+
+def check_vds_delete(d):
+    _refused(d, "vds.delete", f"elid={d.bob_vds}", "sok=ok", error="missed(item)")
+    assert d.stored("SELECT status FROM item WHERE id = ?", int(d.bob_vds)) == [(5,)]
+
+
+def check_service_prolong(d):
+    _refused(d, "service.prolong", f"elid={d.bob_vds}", "period=1", "skipbasket=on", "sok=ok", error="missed(item)")
+
+
+def check_basket(d):
+    assert d.rows("basket", d.as_alice, f"plid={d.bob}") == []
+
+
+def check_basket_delete(d):
+    _refused(d, "basket.delete", f"elid={d.bob_line}", error="missed(basket)")
+    assert [row["id"] for row in d.rows("basket", "su=bob@example.com")] == [d.bob_line]
+
+
+def check_basket_pay(d):
+    _refused(d, "basket.pay", f"billorder={d.bob_billorder}", error="missed(billorder)")
+
+
+def check_payment_add_pay(d):
+    _refused(d, "payment.add.pay", f"billorder={d.bob_billorder}", f"paymethod={d.method}", "sok=ok",
+             error="missed(billorder)")
+
+
+CONFINEMENT = {"vds": check_vds, "v2.vds.order.param": check_order,
+               "vds.order.param": lambda d: check_order(d, "vds.order.param"), "vds.edit": check_vds_edit,
+               "vds.delete": check_vds_delete, "service.prolong": check_service_prolong, "basket": check_basket,
+               "basket.delete": check_basket_delete, "basket.pay": check_basket_pay,
+               "payment.add.pay": check_payment_add_pay,
+               "account.payment": check_account_payment, "payment.add": check_payment_add,
                "subaccount.expense": check_subaccount_expense, "payment": check_payment, "expense": check_expense,
                "account.discount": check_account_discount, "desktop": check_desktop,
                "whoami": check_whoami, "user": check_user, "user.edit": check_user_edit,

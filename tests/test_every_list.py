@@ -9,8 +9,8 @@ from lxml import etree
 from billmgr.registry import Registry
 
 REGISTRY = Registry.load()
-LISTS = sorted(n for n, s in REGISTRY.functions.items() if s.kind == "list")
-FORMS = sorted(n for n, s in REGISTRY.functions.items() if s.kind == "form")
+LISTS = sorted(n for n, s in REGISTRY.callable().items() if s.kind == "list")
+FORMS = sorted(n for n, s in REGISTRY.callable().items() if s.kind == "form")
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,9 @@ def populated(tmp_path_factory):
         d.mgrctl("-m", "billmgr", func, "name=One", "intname=one", "sok=ok")
     d.pricelist = d.create("pricelist.edit", "itemtype=vds", "name=VDS", "monthly643=100")
     d.addon = d.create("pricelist.addon.edit", f"plid={d.pricelist}", "name=RAM", "addontype=2")
+    ordered = d.ok("v2.vds.order.param", "su=lists@example.com", f"pricelist={d.pricelist}", "order_period=1",
+                   "sok=ok")
+    d.service, d.billorder = ordered["service_id"], ordered["billorder.id"]
     yield d
     d.stop()
 
@@ -95,7 +98,11 @@ def context(d, func):
         return [f"plid={d.pricelist}", f"elid={d.addon}"] if func.endswith(".edit") else [f"plid={d.pricelist}"]
     if func == "pricelist.history":
         return [f"elid={d.pricelist}"]
-    if func in ("desktop", "payment", "expense"):
+    if func in ("vds.edit", "service.prolong"):
+        return [f"elid={d.service}"]
+    if func == "payment.add.pay":
+        return [f"billorder={d.billorder}"]
+    if func in ("desktop", "payment", "expense", "v2.vds.order.param", "vds.order.param"):
         return ["authinfo=lists@example.com:Lists-pass1"]
     return []
 

@@ -125,7 +125,7 @@ def test_a_form_field_past_its_length_is_refused_and_nothing_written(d):
     assert d.call("account", out="JSONdata")["p_elems"] == before
 
 
-@pytest.mark.parametrize("func", sorted(n for n, s in REGISTRY.functions.items() if s.kind == "list" and s.filters))
+@pytest.mark.parametrize("func", sorted(n for n, s in REGISTRY.callable().items() if s.kind == "list" and s.filters))
 def test_every_declared_filter_is_applied(d, func):
     """A filter the metadata declares has SQL behind it: filtering by it answers, and narrows."""
     as_client = ["su=limits@example.com"] if REGISTRY.get(func).levels == {"user"} else []   # a client's own list

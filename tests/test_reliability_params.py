@@ -23,7 +23,7 @@ from reliability import CONTENT_TYPES, Keeper, Tally, brief, fuzz_settings, log_
 from billmgr.registry import Registry
 
 REGISTRY = Registry.load()
-FUNCTIONS = sorted(REGISTRY.functions)
+FUNCTIONS = sorted(REGISTRY.callable())
 EXAMPLES = 70          # per function; each example is BATCH calls
 BATCH = 8
 COMMON = ("elid", "plid", "p_num", "p_cnt", "p_sort", "p_order", "filter", "sok", "out", "lang")
@@ -185,7 +185,8 @@ def panel(tmp_path_factory):
 def test_the_fuzz_covers_every_function_the_daemon_serves(panel):
     listed = panel.daemon.mgrctl("-m", "billmgr", "-i")
     assert listed.returncode == 0
-    assert sorted(line.split("\t")[0] for line in listed.stdout.splitlines() if line) == FUNCTIONS
+    listed = sorted(line.split("\t")[0].replace("{type}", "vds") for line in listed.stdout.splitlines() if line)
+    assert listed == FUNCTIONS     # a family is listed once, as {type}.edit
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

@@ -132,7 +132,7 @@ def test_a_surrogate_in_a_parameter_name_is_refused_by_name(web):
 
 def test_every_function_refuses_a_surrogate_and_the_daemon_lives(daemon):
     """Each function gets a surrogate in parameters it would echo (tparams, elid, its own fields)."""
-    functions = sorted(Registry.load().functions)
+    functions = sorted(Registry.load().callable())
     replies = ask(daemon, *[call(("func", f), ("elid", "1\ud800"), ("name", "\udfff"), ("sok", "ok"),
                                  ("out", out)) for f in functions for out in ("xml", "json", "text")])
     assert [r["error"] for r in replies] == ["value"] * len(replies)

@@ -89,6 +89,11 @@ class Registry:
         merged.update(self.messages.get(lang, {}).get(group, {}))
         return merged
 
+    def callable(self, sample="vds"):
+        """{name: spec} of every function a caller can call, a family by its member for product type ``sample``."""
+        names = (name.replace(TYPE, sample) for name in self.functions)
+        return {name: self.get(name) for name in names}
+
     def describe(self, lang, name=None):
         """Plain-text help from the metadata, for ``mgrctl -i [FUNC]``."""
         if name is None:
