@@ -3,9 +3,10 @@ seed's three order URLs as written), the basket, lists, renewal, add-on changes 
 suspension, resumption and deletion -- every balance computed by hand, the ledger check clean throughout."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from test_auth import shift_clock
@@ -303,3 +304,47 @@ def test_a_client_cannot_touch_another_clients_service_nor_staff_fields(shop):
     assert shop.stored("SELECT domain, ip, username, serverid FROM item WHERE id = ?", int(vhost)) == [
         ("company.com", "8.8.8.8", "user134", "node-3")]
     assert web_call(shop, f"func=vds.edit&elid={vhost}", own)["error"]["$type"] == "missed"   # not a vds
+
+
+def test_the_seed_order_urls_work_through_mgrctl_too(shop):
+    account = shop.new_account("cli@example.com", f"passwd={CLIENT_PASSWORD}")
+    top_up(shop, account, "10000")
+    made = []
+    for url in (VHOST_URL, VDS_URL, DEDIC_URL):
+        pairs = [pair.split("=", 1) for pair in url.split("&")]
+        func = dict(pairs)["func"]
+        args = [f"{key}={unquote(value)}" for key, value in pairs if key != "func"]
+        made.append(shop.ok(func, "su=cli@example.com", *args))
+    assert all("service_id" in reply for reply in made) and "billorder.id" in made[2]
+    assert shop.stored("SELECT o.intname FROM item i JOIN ostemplate o ON o.id = i.ostemplate WHERE i.id = ?",
+                       int(made[1]["service_id"])) == [(OS,)]
+    assert balance(shop, account) == "7669.00"     # 10000 - 300 - 2031; the dedic waits in the basket
+
+
+def test_concurrent_orders_with_one_remoteid_make_one_service(shop):
+    account = shop.new_account("same@example.com", f"passwd={CLIENT_PASSWORD}")
+    top_up(shop, account, "1000")
+    order = ("v2.vds.order.param", "su=same@example.com", "pricelist=6", "order_period=1", "remoteid=SAME",
+             "skipbasket=on", "sok=ok")
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda _: shop.call(*order), range(8)))
+    assert {reply["service_id"]["$"] for reply in replies if "ok" in reply} == {
+        str(i) for (i,) in shop.stored("SELECT id FROM item WHERE account = ? AND parent IS NULL", account)}
+    assert all("ok" in reply for reply in replies)
+    assert balance(shop, account) == "500.00"        # the VDS with every add-on at its included amount, once
+    books_balance(shop)
+
+
+def test_a_repeated_add_on_parameter_counts_once(shop):
+    account = shop.new_account("dedic@example.com", f"passwd={CLIENT_PASSWORD}")
+    top_up(shop, account, "6000")
+    auth = f"dedic@example.com:{CLIENT_PASSWORD}"
+    dedic = web_call(shop, DEDIC_URL.replace("sok=ok", "skipbasket=on&sok=ok"), auth)["service_id"]["$"]
+    module_did(shop, int(dedic), "open")
+    # the seed's dedic.edit shape: one add-on twice, another once; lowering returns nothing (no return policy)
+    reply = web_call(shop, f"func=dedic.edit&addon_33=0&addon_33=0&addon_35=0&elid={dedic}&sok=ok", auth)
+    assert "error" not in reply and balance(shop, account) == "250.00"
+    assert shop.stored("SELECT pricelist, intvalue FROM item WHERE parent = ? ORDER BY pricelist", int(dedic)) == [
+        (33, 0), (35, 0)]
+    assert shop.stored("SELECT operation FROM runningoperation WHERE item = ?", int(dedic)) == [
+        ("setparam",), ("setparam",)]
