@@ -348,3 +348,44 @@ def test_a_repeated_add_on_parameter_counts_once(shop):
         (33, 0), (35, 0)]
     assert shop.stored("SELECT operation FROM runningoperation WHERE item = ?", int(dedic)) == [
         ("setparam",), ("setparam",)]
+
+
+def test_a_basket_paid_by_a_method_with_commission_is_covered_to_the_cent(shop):
+    account = shop.new_account("fee@example.com", f"passwd={CLIENT_PASSWORD}")
+    method = shop.ok("paymethod.edit", "name=Card", "commission=2.5", "sok=ok")["id"]
+    auth = f"fee@example.com:{CLIENT_PASSWORD}"
+    soft = web_call(shop, "func=v2.soft.order.param&pricelist=29&order_period=1&sok=ok", auth)
+    shown = web_call(shop, f"func=payment.add.pay&billorder={soft['billorder.id']['$']}", auth)
+    assert shown["amount"]["$"] == "150.00"
+    payment = web_call(shop, f"func=payment.add.pay&paymethod={method}&sok=ok", auth)["payment_id"]["$"]
+    # 150 / (1 - 2.5 %) = 153.846… -> 153.85; less its commission 3.85 (rounded once) it credits exactly 150.00
+    assert shop.stored("SELECT paymethodamount, commissionamount, subaccountamount FROM payment WHERE id = ?",
+                       int(payment)) == [(15385, 385, 15000)]
+    shop.ok("payment.setpaid", f"elid={payment}")
+    assert balance(shop, account) == "0.00" and item(shop, int(soft["service_id"]["$"]))["status"] == 5
+    books_balance(shop)
+
+
+def test_a_payment_for_a_basket_that_cannot_be_paid_is_still_credited(shop):
+    account = shop.new_account("late@example.com", f"passwd={CLIENT_PASSWORD}")
+    auth = f"late@example.com:{CLIENT_PASSWORD}"
+    soft = web_call(shop, "func=v2.soft.order.param&pricelist=29&order_period=1&sok=ok", auth)
+    payment = web_call(shop, f"func=payment.add.pay&paymethod={shop.method}&sok=ok", auth)["payment_id"]["$"]
+    shop.ok("soft.delete", f"elid={soft['service_id']['$']}")      # staff delete the order before the money comes
+    line = shop.ok("v2.soft.order.param", "su=late@example.com", "pricelist=29", "order_period=1", "sok=ok")
+    shop.stored("UPDATE item SET status = 4 WHERE id = ?", int(line["service_id"]))   # its line cannot be opened
+    shop.ok("payment.setpaid", f"elid={payment}")
+    assert balance(shop, account) == "150.00"             # credited; the basket stays open, nothing charged
+    assert shop.stored("SELECT count(*) FROM expense WHERE account = ?", account) == [(0,)]
+    assert elems(web_call(shop, "func=basket", auth)) != []
+    books_balance(shop)
+
+
+def test_one_charge_per_service_and_period_start_is_a_database_key(shop):
+    account = shop.new_account("key@example.com", f"passwd={CLIENT_PASSWORD}")
+    top_up(shop, account, "1000")
+    vhost = int(web_call(shop, VHOST_URL, f"key@example.com:{CLIENT_PASSWORD}")["service_id"]["$"])
+    subaccount, cdate = shop.stored("SELECT subaccount, cdate FROM expense WHERE item = ?", vhost)[0]
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        shop.stored("INSERT INTO expense (account, subaccount, item, operation, amount, notpayd, realdate, cdate) "
+                    "VALUES (?, ?, ?, 'open', 1, 1, ?, ?)", account, subaccount, vhost, cdate, cdate)

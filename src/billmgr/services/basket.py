@@ -67,8 +67,14 @@ def settle(ctx, payment):
     if row is None:
         return
     target = ledger.lock(ctx, row[1])
-    if target.balance.minor + target.creditlimit.minor >= total(ctx.db, row[0]):
+    if target.balance.minor + target.creditlimit.minor < total(ctx.db, row[0]):
+        return
+    ctx.db.execute("SAVEPOINT settle")    # a basket that cannot be paid now never refuses the payment
+    try:
         pay(ctx, row[0])
+    except errors.MgrError:
+        ctx.db.execute("ROLLBACK TO SAVEPOINT settle")
+    ctx.db.execute("RELEASE SAVEPOINT settle")
 
 
 def remove(ctx, line):

@@ -90,7 +90,9 @@ def carry_out(ctx, line, postpaid=False):
                      expiredate=_end(today, line.period, today.day), cost=line.quote.price.minor)
         items.record(ctx, item.id, "open")
     elif line.operation == "prolong":
-        start = max(item.expiry, today) if item.status == items.SUSPENDED else item.expiry
+        if item.status in (items.ORDERED, items.DELETED):
+            raise errors.MgrError("value", "item", str(item.id), "msg_error_item_status")
+        start = item.expiry or today
         charges.take(ctx, target, line.quote, "prolong", name, name_ru, item.id, start.isoformat(), postpaid)
         items.update(ctx, item.id, expiredate=_end(start, line.period, item.anchor_day), period=line.period,
                      cost=line.quote.price.minor)
@@ -108,9 +110,12 @@ def _end(start, period, anchor_day):
 
 
 def _change_addon(ctx, item, target, line, name, name_ru, postpaid):
+    if item.status == items.DELETED:
+        raise errors.MgrError("value", "item", str(item.id), "msg_error_item_deleted")
     amount = line.quote.amount
     if amount.minor > 0:
-        charges.take(ctx, target, line.quote, "changeaddon", name, name_ru, item.id, postpaid=postpaid)
+        charges.take(ctx, target, line.quote, "changeaddon", name, name_ru, item.id,
+                     ctx.clock.now().date().isoformat(), postpaid)
     elif amount.minor < 0 and tariffs.load(ctx.db, item.pricelist).returnpolicy:
         ledger.post(ctx, target.id, -amount, "correction", ("item", item.id), f"{name}: add-on returned pro rata")
     held = items.values(ctx.db, item.id)
