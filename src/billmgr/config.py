@@ -13,7 +13,7 @@ SYSTEM_CONFIG = "/etc/billmgr/billmgr.conf"
 
 PATHS = ("data", "db", "socket", "log", "pid", "xml", "addon", "processing", "certificate", "key")
 OPTIONS = {"RestrictAuthinfo": "restrict_authinfo", "TestClock": "test_clock",
-           "RequireConditionsAgree": "require_conditions_agree"}
+           "RequireConditionsAgree": "require_conditions_agree", "DeleteManualSuspend": "delete_manual_suspend"}
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 # paths that default to a place inside the data directory
@@ -25,6 +25,7 @@ _FIELDS = ("source",) + PATHS + (
     "http_listen", "restrict_authinfo", "restrict_authinfo_range", "trusted_proxy",
     "smtp_server", "mail_from", "local_admins", "log_level", "test_clock", "require_conditions_agree",
     "sms_gateway", "public_url", "http_timeout", "writer_wait", "outbox_retention",
+    "prolong_before_days", "nightly_time", "delete_manual_suspend",
     "db_host", "db_port", "db_name", "db_user", "db_password")
 
 
@@ -56,7 +57,8 @@ class Config(namedtuple("Config", _FIELDS)):
                         trusted_proxy=(), smtp_server=None, mail_from=None, local_admins=(),
                         log_level="info", test_clock=False, require_conditions_agree=False,
                         sms_gateway=None, public_url="https://localhost:1500/billmgr", http_timeout=30,
-                        writer_wait=10, outbox_retention=30, db_host=None, db_port=None, db_name=None,
+                        writer_wait=10, outbox_retention=30, prolong_before_days=3, nightly_time=(3, 0),
+                        delete_manual_suspend=False, db_host=None, db_port=None, db_name=None,
                         db_user=None, db_password=None)
         settings.update(values)
         settings.setdefault("certificate", None)
@@ -83,7 +85,7 @@ class Config(namedtuple("Config", _FIELDS)):
         for name, (attr, convert, repeatable) in SETTINGS.items():
             value = getattr(self, attr)
             values = value if repeatable or convert is _network_list else () if value is None else (value,)
-            shown = _address if convert is _listen_address else str
+            shown = _SHOWN.get(convert, str)
             yield name, ", ".join(shown(v) for v in values)
         for name, attr in OPTIONS.items():
             yield name, "on" if getattr(self, attr) else "off"
@@ -129,6 +131,22 @@ def _days(text):
     return int(text)
 
 
+def _days_ahead(text):
+    if not text.isdigit() or not int(text) <= 60:
+        raise ValueError("expected whole days, 0 to 60")
+    return int(text)
+
+
+def _time_of_day(text):
+    hour, _, minute = text.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60 and len(minute) == 2):
+        raise ValueError("expected a time of day, HH:MM")
+    return int(hour), int(minute)
+
+
+_SHOWN = {_listen_address: _address, _time_of_day: lambda hour_minute: "{:02}:{:02}".format(*hour_minute)}
+
+
 def _plain_name(text):
     if "/" in text or text.startswith("."):
         raise ValueError("expected the name of an executable in the addon directory")
@@ -161,6 +179,8 @@ SETTINGS = {
     "WriterWait": ("writer_wait", _seconds, False),
     "PublicUrl": ("public_url", _url, False),
     "OutboxRetention": ("outbox_retention", _days, False),
+    "ProlongBeforeDays": ("prolong_before_days", _days_ahead, False),
+    "NightlyTime": ("nightly_time", _time_of_day, False),
     # BILLmanager's names for its database; DBHost may be a directory of a Unix socket
     "DBHost": ("db_host", str, False),
     "DBPort": ("db_port", _port, False),

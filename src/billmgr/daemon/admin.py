@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from .. import files
 from ..store import backup as copies
-from ..store import checks, connect, migrations
+from ..store import checks, connect, migrations, open_store
 from .control import ControlError, running_pid
 
 
@@ -256,3 +256,37 @@ def migrate(config):
         raise ControlError(str(exc)) from None
     finally:
         conn.close()
+
+
+def nightly(config, day=None, steps=()):
+    """Run the nightly billing for ``day`` (default: today) now, with a progress bar per step; its Outcomes.
+
+    The run's clock says ``day``, at the present time of day, so what it writes is dated that day.
+    """
+    from ..clock import Clock
+    from ..jobs import nightly as job
+    from ..registry import Registry
+    from ..snapshot import Snapshot
+
+    unknown = [step for step in steps if step not in job.STEPS]
+    if unknown:
+        raise ControlError(f"no step {', '.join(unknown)}: the steps are {', '.join(job.STEPS)}")
+    store = open_store(config)
+    bars = []
+    try:
+        if not store.hold("nightly"):
+            raise ControlError("another billmgrd is running the nightly run on this database")
+        clock = Clock()
+        if day:
+            clock.shift((day - clock.now().date()).days * 86400)
+
+        def progress(step, total):
+            bars.append(_bar(step, "service", total))
+            return bars[-1].update
+        snapshot = Snapshot(1, config, Registry.load(config.xml, config.addon))
+        return job.run(store, snapshot, clock, clock.now().date(), steps or None, progress)
+    finally:
+        for bar in bars:
+            bar.close()
+        store.close()
+

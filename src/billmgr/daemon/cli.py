@@ -193,5 +193,22 @@ def migrate(config_path):
     click.echo(f"schema version {new}" + (f" (migrated from {old})" if old != new else ", up to date"))
 
 
+@main.command()
+@config_option
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="The day to run for (default: today).")
+@click.option("--step", "steps", multiple=True, metavar="STEP",
+              help="Run only STEP (repeatable): billdaily, renew, suspend, delete, notify; default: all, in order.")
+def nightly(config_path, day, steps):
+    """Run the nightly billing now: daily charges, auto-renewals, suspensions, deletions and expiry notices.
+
+    Safe beside a running billmgrd and safe to repeat: each service is done once per day.
+    """
+    from . import admin
+
+    config = _config(config_path)
+    for outcome in _admin(admin.nightly, config, day and day.date(), steps):
+        click.echo(f"{outcome.step}: {outcome.done} done, {outcome.skipped} skipped, {outcome.failed} failed")
+
+
 if __name__ == "__main__":
     main()

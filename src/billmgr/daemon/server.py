@@ -39,6 +39,7 @@ from ..registry import LANGS, Registry, RegistryError
 from ..store import open_store
 from . import systemd, unixsocket
 from .http import HttpListeners
+from .scheduler import Scheduler
 from .worker import TaskWorker
 
 log = logging.getLogger("billmgr.daemon")
@@ -86,6 +87,7 @@ class Server:
         self.store = open_store(config)
         self.dispatcher = Dispatcher(Registry.load(config.xml, config.addon), self.store, config, Clock())
         self.tasks = TaskWorker(self.store, self.dispatcher.clock, lambda: self.dispatcher.snapshot)
+        self.scheduler = Scheduler(self.store, self.dispatcher.clock, lambda: self.dispatcher.snapshot)
 
     @property
     def config(self):
@@ -436,6 +438,7 @@ class Server:
         files.write(self.config.pid, f"{os.getpid()}\n")
         self._selector = selectors.DefaultSelector()
         self.tasks.start()
+        self.scheduler.start()
         self._selector.register(listener, selectors.EVENT_READ, "accept")
         self._selector.register(wake_r, selectors.EVENT_READ, "wake")
         log.info("billmgrd %s ready on %s", os.getpid(), self.config.socket)
@@ -459,6 +462,7 @@ class Server:
                 _remove(self.config.socket)
             self.http.stop()
             self._drain()
+            self.scheduler.stop()
             self.tasks.stop()
             self.workers.shutdown(wait=True)
             self._selector.close()

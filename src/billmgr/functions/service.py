@@ -73,7 +73,7 @@ def _period(req, tariff, name):
         period = periods.period(source)
     except InvalidValue:
         raise errors.value(name, source or "") from None
-    if period not in tariffs.periods(req.db, tariff):
+    if period not in tariffs.sold_periods(req.db, tariff):
         raise lines.not_sold(name, period)
     return period
 
@@ -239,7 +239,7 @@ def service_prolong(req):
     item = _own(req)
     if not req.sok:
         return Doc.form([("elid", str(item.id)), ("period", str(item.period)), ("expiredate", item.expiredate or "")],
-                        [("period", [(str(p), str(p)) for p in sorted(tariffs.periods(req.db, item.pricelist))])])
+                        [("period", [(str(p), str(p)) for p in sorted(tariffs.sold_periods(req.db, item.pricelist))])])
     _alive(item)
     period = _period(req, item.pricelist, "period")
     line = lines.renewal(req.context, item, period)

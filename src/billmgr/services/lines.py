@@ -18,14 +18,14 @@ def not_sold(name, period):
     return errors.MgrError("value", name, str(period), "msg_error_period_not_sold")
 
 
-def service_cost(ctx, item, period, changed=None):
-    """The price of one ``period`` of ``item`` in its subaccount's currency, add-ons included;
-    ``changed`` ({add-on id: value}) prices values it does not hold yet."""
+def service_cost(ctx, item, period, changed=None, day=None):
+    """The price of one ``period`` of ``item`` in its subaccount's currency, add-ons included (a day's:
+    of ``day``); ``changed`` ({add-on id: value}) prices values it does not hold yet."""
     unit = item.cost.currency
-    base = tariffs.price(ctx, item.pricelist, period, unit, item.account)
+    base = tariffs.price(ctx, item.pricelist, period, unit, item.account, day)
     if base is None:
         raise not_sold("period", period)
-    offered = tariffs.addons(ctx, item.pricelist, period, unit, item.account)
+    offered = tariffs.addons(ctx, item.pricelist, period, unit, item.account, day)
     held = {addon: value for addon, (_, value) in items.values(ctx.db, item.id).items()}
     held.update(changed or {})
     return pricing.service_cost(base, [(offered[addon], value) for addon, value in held.items() if addon in offered])
@@ -50,7 +50,16 @@ def _quote(ctx, item, action, price, period):
 
 
 def opening(ctx, item, period):
+    """The order of ``item`` for ``period``; a daily-billed tariff's charges its first day."""
+    if tariffs.load(ctx.db, item.pricelist).billdaily:
+        period = periods.DAY
     return Line(item.id, "open", _quote(ctx, item, discounts.OPEN, service_cost(ctx, item, period), period), period)
+
+
+def day_of(ctx, item, day):
+    """A daily-billed service's charge for ``day``."""
+    price = service_cost(ctx, item, periods.DAY, day=day)
+    return Line(item.id, "billdaily", _quote(ctx, item, "billdaily", price, periods.DAY), periods.DAY)
 
 
 def renewal(ctx, item, period):
@@ -100,6 +109,10 @@ def carry_out(ctx, line, postpaid=False):
             items.update(ctx, item.id, status=items.PROCESSING, autosuspend=0)
             items.record(ctx, item.id, "resume")
         items.record(ctx, item.id, "prolong")
+    elif line.operation == "billdaily":
+        day = item.expiry or today
+        charges.take(ctx, target, line.quote, "billdaily", name, name_ru, item.id, day.isoformat(), postpaid)
+        items.update(ctx, item.id, expiredate=_end(day, periods.DAY, None))
     else:
         _change_addon(ctx, item, target, line, name, name_ru, postpaid)
 

@@ -9,6 +9,7 @@ client (a missing rate is a clear error, never 1:1).
 from dataclasses import dataclass
 
 from .. import errors, rules
+from ..billing import periods
 from ..billing.currency import currency as iso_currency
 from ..billing.errors import NoRate
 from ..billing.money import Money
@@ -41,19 +42,21 @@ def load(db, pricelist):
     return row and Tariff(*row[:6], bool(row[6]), row[7], bool(row[8]), bool(row[9]))
 
 
-def periods(db, pricelist):
+def sold_periods(db, pricelist):
     """The periods the tariff sells: those it has a price for in some currency."""
     return {period for (period,) in db.execute(
         "SELECT DISTINCT period FROM pricelist_price WHERE pricelist = ?", (pricelist,))}
 
 
-def price(ctx, pricelist, period, unit, account):
+def price(ctx, pricelist, period, unit, account, day=None):
     """The price of ``period`` of ``pricelist`` (a tariff or an add-on) in ``unit`` for ``account``; None
-    when it has no price for that period."""
+    when it has no price for that period.  A day (``periods.DAY``) without a price of its own costs the
+    monthly price over the days of ``day``'s month (DOMAIN: daily billing)."""
     found = dict(ctx.db.execute("SELECT currency, cost FROM pricelist_price WHERE pricelist = ? AND period = ?",
                                 (pricelist, period)).fetchall())
     if not found:
-        return None
+        monthly = period == periods.DAY and price(ctx, pricelist, 1, unit, account)
+        return periods.daily_price(monthly, day or ctx.clock.now().date()) if monthly else None
     if unit.numeric in found:
         return Money(found[unit.numeric], unit)
     source = min(found)
@@ -64,7 +67,7 @@ def price(ctx, pricelist, period, unit, account):
                               "msg_error_payment_no_rate") from None
 
 
-def addons(ctx, tariff, period, unit, account):
+def addons(ctx, tariff, period, unit, account, day=None):
     """{add-on id: Addon} of ``tariff``, each priced per unit for ``period`` (free where it has no price)."""
     found = {}
     for id_, addontype, billtype, low, high, step, included in ctx.db.execute(
@@ -72,6 +75,6 @@ def addons(ctx, tariff, period, unit, account):
             "WHERE parent = ? ORDER BY id", (tariff,)).fetchall():
         values = tuple(v for (v,) in ctx.db.execute(
             "SELECT id FROM enumerationitem WHERE pricelist = ? ORDER BY id", (id_,)))
-        cost = price(ctx, id_, period, unit, account) or Money.zero(unit)
+        cost = price(ctx, id_, period, unit, account, day) or Money.zero(unit)
         found[id_] = Addon(id_, addontype, billtype, cost, low, high, step, included, values)
     return found

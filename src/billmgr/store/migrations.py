@@ -510,9 +510,25 @@ def m010_services(step):
     """)
 
 
+def m011_nightly(step):
+    """The nightly run's record of each (day, step) it ran, and the notices it sent per service and day
+    (each sent once: the key is the primary key)."""
+    step.script("""
+    CREATE TABLE nightly_run (
+        {id}, day TEXT NOT NULL, step TEXT NOT NULL, started TEXT NOT NULL, finished TEXT,
+        done BIGINT NOT NULL DEFAULT 0, skipped BIGINT NOT NULL DEFAULT 0, failed BIGINT NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT '');
+    CREATE UNIQUE INDEX nightly_run_step ON nightly_run (day, step);
+    CREATE TABLE item_notice (
+        item BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE, kind TEXT NOT NULL, day TEXT NOT NULL,
+        PRIMARY KEY (item, kind, day));
+    CREATE INDEX item_suspended ON item (status, suspenddate)
+    """)
+
+
 MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money, m005_lists_at_scale, m006_payments,
               m007_money_rules, m008_payment_items, m009_catalog,
-              m010_services]
+              m010_services, m011_nightly]
 POSTGRES_BASELINE = 8       # the version postgres.sql is; MIGRATIONS past it take a Step
 _LOCK = 0x62696c6c          # the advisory lock two daemons starting at once take to migrate one at a time
 

@@ -7,6 +7,8 @@ its substring indexes, as a provider's imported data would arrive.  Client
 N is named "<Given> <Family> N" with email clientN@exampleM.com.
 """
 
+from datetime import timedelta
+
 from . import Store
 
 GIVEN = ("Anna", "Boris", "Clara", "Dmitry", "Elena", "Fedor", "Galina", "Igor", "Julia", "Kirill")
@@ -52,3 +54,33 @@ def add_clients_to(store, count):
                    (first,))
         db.execute("INSERT INTO user (account, name, level, email, created) "
                    "SELECT id, email, 'user', email, registration_date FROM account WHERE id >= ?", (first,))
+
+
+RENEW, SUSPEND, IDLE = "renew", "suspend", "idle"
+
+
+def add_services_to(store, count, clients, pricelist, day, balance_minor):
+    """``count`` active services of tariff ``pricelist`` for ``clients`` new clients, each funded with
+    ``balance_minor`` on one subaccount (an ``opening`` journal row, so the books agree).  Service N is,
+    in turn, due for auto-renewal on ``day``, expired the day before without renewal (to be suspended),
+    and paid for weeks ahead; returns {kind: count}."""
+    add_clients_to(store, clients)
+    stamp = f"{day.isoformat()} 00:00:00"
+    with store.transaction(write=True) as db:
+        first = db.execute("SELECT max(id) FROM account").fetchone()[0] - clients + 1
+        itemtype, cost = db.execute("SELECT p.itemtype, c.cost FROM pricelist p JOIN pricelist_price c "
+                                    "ON c.pricelist = p.id AND c.period = 1 WHERE p.id = ?", (pricelist,)).fetchone()
+        db.execute("INSERT INTO subaccount (account, project, currency, balance, active) "
+                   "SELECT id, 1, 643, ?, 1 FROM account WHERE id >= ?", (balance_minor, first))
+        db.execute("INSERT INTO journal (subaccount, amount, kind, at, actor) SELECT id, balance, 'opening', ?, "
+                   "'sample' FROM subaccount WHERE account >= ?", (stamp, first))
+        subaccounts = [tuple(row) for row in db.execute(
+            "SELECT account, id FROM subaccount WHERE account >= ? ORDER BY account", (first,))]
+        expiry = {RENEW: day, SUSPEND: day - timedelta(days=1), IDLE: day + timedelta(days=20)}
+        kinds = (RENEW, SUSPEND, IDLE)
+        db.executemany(
+            "INSERT INTO item (account, subaccount, pricelist, itemtype, status, period, autoprolong, cost, "
+            "createdate, opendate, expiredate, domain) VALUES (?, ?, ?, ?, 2, 1, ?, ?, ?, ?, ?, ?)",
+            ((*subaccounts[n % clients], pricelist, itemtype, 1 if kinds[n % 3] == RENEW else None, cost, stamp,
+              stamp, expiry[kinds[n % 3]].isoformat(), f"s{n}.example") for n in range(count)))
+    return {kind: len(range(i, count, 3)) for i, kind in enumerate(kinds)}
