@@ -61,3 +61,21 @@ def take(ctx, target, quote, operation, name, name_ru="", item=None, cdate=None,
     history.record(ctx, target.account, f"expense #{expense}: {text.show_iso(amount)} ({name})"
                    + (f", discount {text.show_iso(quote.off)}" if quote.off.minor else ""))
     return expense
+
+
+def reverse(ctx, expense):
+    """Undo ``expense``: its money back to the balance (an ``expense`` posting), the payments' money that
+    paid it freed and spent on the subaccount's other unpaid expenses, oldest first; the row removed."""
+    account, subaccount, amount = ctx.db.execute("SELECT account, subaccount, amount FROM expense WHERE id = ?",
+                                                 (expense,)).fetchone()
+    unit = ledger.lock(ctx, subaccount).currency
+    freed = [payment for (payment,) in ctx.db.execute(
+        "SELECT payment FROM payment_expense WHERE expense = ? ORDER BY payment", (expense,)).fetchall()]
+    for payment in freed:
+        distribution.unpay(ctx.db, payment, expense)
+    ledger.post(ctx, subaccount, Money(amount, unit), "expense", ("expense", expense), f"expense #{expense} deleted")
+    ctx.db.execute("DELETE FROM expense WHERE id = ?", (expense,))
+    for payment in freed:   # money freed goes to other debts first
+        distribution.cover_expenses(ctx.db, payment)
+    history.record(ctx, account, f"expense #{expense} deleted: {text.show_iso(Money(amount, unit))}")
+

@@ -181,20 +181,8 @@ def subaccount_expense_delete(req):
     """Each expense undone: its money back to the balance (an ``expense`` posting), its payments' money
     freed and spent on the subaccount's other unpaid expenses, oldest first."""
     for elid in req.params.ids():
-        expense = _load(req, elid)
-        ledger.lock(req.context, expense["subaccount"])
-        freed = [payment for (payment,) in req.db.execute(
-            "SELECT payment FROM payment_expense WHERE expense = ? ORDER BY payment", (elid,)).fetchall()]
-        for payment in freed:
-            distribution.unpay(req.db, payment, elid)
-        unit = iso_currency(expense["currency"])
-        ledger.post(req.context, expense["subaccount"], Money(expense["amount"], unit), "expense",
-                    ("expense", elid), f"expense #{elid} deleted")
-        req.db.execute("DELETE FROM expense WHERE id = ?", (elid,))
-        for payment in freed:   # money freed goes to other debts first
-            distribution.cover_expenses(req.db, payment)
-        history.record(req.context, expense["account"],
-                       f"expense #{elid} deleted: {text.show_iso(Money(expense['amount'], unit))}")
+        _load(req, elid)     # within the caller's reach
+        charges.reverse(req.context, elid)
 
 
 def _payment(req):
