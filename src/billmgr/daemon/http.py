@@ -34,6 +34,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .. import protocol
 from ..auth import anonymous
+from ..modules import cgi
 
 log = logging.getLogger("billmgr.access")
 
@@ -249,6 +250,10 @@ async def _disconnect(receive):
         message = await receive()
 
 
+class _Answered(Exception):
+    """A /mancgi/ script has answered: its status, headers and body are the response."""
+
+
 class Api:
     """The ASGI application: one call per request."""
 
@@ -264,18 +269,24 @@ class Api:
         started = time.perf_counter()
         headers = dict(scope["headers"])
         address, func, who, result = scope["client"][0] if scope.get("client") else "-", "-", "-", "ok"
+        reply = None
         try:
-            if scope["path"] not in PATHS:
+            if scope["path"] not in PATHS and not scope["path"].startswith(cgi.PREFIX):
                 raise BadRequest(404, "the API lives at /billmgr")
             if scope["method"] not in ("GET", "POST", "HEAD"):
                 raise BadRequest(405, "use GET or POST")
             address = client_address(address, headers, self.server.config.trusted_proxy)
             body = (await _read_body(receive, headers, self.server.config.http_timeout)
                     if scope["method"] == "POST" else b"")
+            if scope["path"].startswith(cgi.PREFIX):
+                func = scope["path"]
+                status, response_headers, payload = await self._cgi(scope, address, body)
+                raise _Answered
             pairs = parameters(scope["query_string"], headers.get(b"content-type", b""), body)
             func = next((v for k, v in pairs if k == "func"), "-")
             sid = _session_cookie(headers)
-            if sid and not any(k in ("auth", "authinfo") for k, _ in pairs):
+            by_cookie = bool(sid) and not any(k in ("auth", "authinfo") for k, _ in pairs)
+            if by_cookie:
                 pairs.append(("auth", sid))
             reply = await self._dispatch(pairs, address)
             who, result = reply.caller, reply.error or "ok"
@@ -290,6 +301,16 @@ class Api:
                 secure = "; Secure" if scope.get("scheme") == "https" else ""
                 response_headers.append((b"set-cookie", f"{SESSION_COOKIE}={reply.session}; Path=/; HttpOnly; "
                                                         f"SameSite=Lax{secure}".encode()))
+            if reply.redirect and by_cookie and not any(k == "out" for k, _ in pairs):
+                # a browser (the session cookie, no out=) is sent on; an API client reads <ok type="url">
+                status = 303
+                response_headers.append((b"location", reply.redirect.encode()))
+        except _Answered:
+            result = f"cgi {status}"
+        except cgi.ScriptFailed as exc:
+            log.warning("%s %s failed: %s", address, scope["path"], exc)
+            status, result, payload = exc.status, f"cgi {exc.status}", f"the script failed ({exc.status})\n".encode()
+            response_headers = [(b"content-type", b"text/plain; charset=utf-8")]
         except BadRequest as exc:
             status, result, payload = exc.status, f"http {exc.status}", f"{exc}\n".encode()
             response_headers = [(b"content-type", b"text/plain; charset=utf-8")]
@@ -305,6 +326,19 @@ class Api:
             await send({"type": "http.response.body", "body": payload if scope["method"] != "HEAD" else b""})
         log.info("%s %s %s %s %s %.1fms", address, who, scope["method"], func, result,
                  (time.perf_counter() - started) * 1000)
+
+    async def _cgi(self, scope, address, body):
+        """A payment module's script (modules/cgi.py), run on a worker thread: its status, headers and body."""
+        config = self.server.config
+        script = cgi.locate(config.cgi, scope["path"][len(cgi.PREFIX):])
+        if script is None:
+            raise BadRequest(404, "no such script")
+        request = {"method": scope["method"], "path": scope["path"], "remote": address,
+                   "query": scope["query_string"].decode("latin-1"), "headers": scope["headers"],
+                   "server": scope.get("server") or ("localhost", 80), "length": len(body),
+                   "protocol": f"HTTP/{scope.get('http_version', '1.1')}"}
+        return await asyncio.get_running_loop().run_in_executor(
+            self.server.workers, cgi.run, script, cgi.environment(config, request), body)
 
     async def _stream(self, reply, receive, send, head_only):
         """Send a streamed reply chunk by chunk; ``send`` waits while the transport is full."""
