@@ -245,6 +245,10 @@ def test_a_client_pays_through_the_gateway_step_by_step(shop, gateway):
     assert shop.history(payment)[1:] == ["status: 1 -> 8", "status: 8 -> 2",
                                          "status: 2 -> 4; info: paid at the gateway: T-1; externalid: T-1"]
     assert shop.books_balance()
+    actors = [(h["desc"].split(";")[0], h["user"]) for h in shop.call("payment.history", f"elid={payment}",
+                                                                      out="JSONdata")["elem"][2:]]
+    assert [(change, user.split(" ")[0]) for change, user in actors] == [("status: 8 -> 2", "pmexample"),
+                                                                         ("status: 2 -> 4", "pmexample")]
     # the client comes back to the success page of its own payment
     response, data = shop.request(f"/billmgr?func=payment.success&elid={payment}&out=xml",
                                   headers={"Cookie": f"billmgrses5={sid}"})

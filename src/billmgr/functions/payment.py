@@ -13,6 +13,7 @@ payment, so crediting later moves exactly what the client was shown.  Ours:
 the method's commission is taken out of what the client paid, rounded once.
 """
 
+import dataclasses
 import secrets
 from decimal import Decimal
 
@@ -334,17 +335,29 @@ def _gateway_changes(req):
 
 
 def _each(req, act):
+    """``act(context, payment)`` for each elid, the context naming who called back (``_callback``)."""
     for elid in req.params.ids():
-        act(_load(req, elid)["id"])
+        payment = _load(req, elid)
+        act(_callback(req, payment["paymethod"]), payment["id"])
+
+
+def _callback(req, paymethod):
+    """The context a gateway callback writes history with.  A module's scripts call through mgrctl as
+    the local superuser, so that caller is recorded as the payment's module: ``pmexample (root)``."""
+    context = req.context
+    if not req.caller.superuser:
+        return context
+    module = req.db.execute("SELECT module FROM paymethod WHERE id = ?", (paymethod,)).fetchone()[0]
+    return dataclasses.replace(context, actor=f"{module} ({context.actor})") if module else context
 
 
 def payment_setpaid(req):
-    _each(req, lambda elid: payments.credit(req.context, elid, _gateway_changes(req)))
+    _each(req, lambda context, elid: payments.credit(context, elid, _gateway_changes(req)))
 
 
 def _mover(action):
     def handler(req):
-        _each(req, lambda elid: payments.move(req.context, elid, action, _gateway_changes(req)))
+        _each(req, lambda context, elid: payments.move(context, elid, action, _gateway_changes(req)))
     handler.__doc__ = f"payment.{action}: the move '{action}' for each elid, with the gateway's info/externalid."
     return handler
 
