@@ -8,6 +8,11 @@ so a slow call never holds up the others.  ``Protocol`` adds what uvicorn
 leaves out: limits on the request target and headers, and a deadline for
 sending them.
 
+Payment modules' CGI scripts are served beside the API at ``/mancgi/<script>``
+(modules/cgi.py), each run on a worker thread.  A browser -- a call made
+with the session cookie and no ``out`` -- whose call succeeds with
+``<ok type="url">`` is redirected there (303); API clients read the document.
+
 Errors answer HTTP 200 with the error document, as BILLmanager clients
 expect, plus an ``X-Billmgr-Error: TYPE`` header so a client can tell
 without parsing.
@@ -250,10 +255,6 @@ async def _disconnect(receive):
         message = await receive()
 
 
-class _Answered(Exception):
-    """A /mancgi/ script has answered: its status, headers and body are the response."""
-
-
 class Api:
     """The ASGI application: one call per request."""
 
@@ -281,32 +282,10 @@ class Api:
             if scope["path"].startswith(cgi.PREFIX):
                 func = scope["path"]
                 status, response_headers, payload = await self._cgi(scope, address, body)
-                raise _Answered
-            pairs = parameters(scope["query_string"], headers.get(b"content-type", b""), body)
-            func = next((v for k, v in pairs if k == "func"), "-")
-            sid = _session_cookie(headers)
-            by_cookie = bool(sid) and not any(k in ("auth", "authinfo") for k, _ in pairs)
-            if by_cookie:
-                pairs.append(("auth", sid))
-            reply = await self._dispatch(pairs, address)
-            who, result = reply.caller, reply.error or "ok"
-            status, payload = 200, None if reply.streamed else protocol.utf8(reply.body)
-            response_headers = [(b"content-type", f"{reply.content_type}; charset=utf-8".encode()),
-                                (b"cache-control", b"no-store")]
-            if reply.attachment and not any(k == "out" for k, _ in pairs):   # a file, as itself
-                payload, response_headers = _file(reply.attachment)
-            if reply.error:
-                response_headers.append((b"x-billmgr-error", reply.error.encode()))
-            if reply.session:
-                secure = "; Secure" if scope.get("scheme") == "https" else ""
-                response_headers.append((b"set-cookie", f"{SESSION_COOKIE}={reply.session}; Path=/; HttpOnly; "
-                                                        f"SameSite=Lax{secure}".encode()))
-            if reply.redirect and by_cookie and not any(k == "out" for k, _ in pairs):
-                # a browser (the session cookie, no out=) is sent on; an API client reads <ok type="url">
-                status = 303
-                response_headers.append((b"location", reply.redirect.encode()))
-        except _Answered:
-            result = f"cgi {status}"
+                result = f"cgi {status}"
+            else:
+                func, reply, status, response_headers, payload = await self._api(scope, headers, address, body)
+                who, result = reply.caller, reply.error or "ok"
         except cgi.ScriptFailed as exc:
             log.warning("%s %s failed: %s", address, scope["path"], exc)
             status, result, payload = exc.status, f"cgi {exc.status}", f"the script failed ({exc.status})\n".encode()
@@ -326,6 +305,32 @@ class Api:
             await send({"type": "http.response.body", "body": payload if scope["method"] != "HEAD" else b""})
         log.info("%s %s %s %s %s %.1fms", address, who, scope["method"], func, result,
                  (time.perf_counter() - started) * 1000)
+
+    async def _api(self, scope, headers, address, body):
+        """A call of /billmgr: (func, reply, status, headers, payload -- None when the reply streams)."""
+        pairs = parameters(scope["query_string"], headers.get(b"content-type", b""), body)
+        func = next((v for k, v in pairs if k == "func"), "-")
+        sid = _session_cookie(headers)
+        by_cookie = bool(sid) and not any(k in ("auth", "authinfo") for k, _ in pairs)
+        if by_cookie:
+            pairs.append(("auth", sid))
+        reply = await self._dispatch(pairs, address)
+        status, payload = 200, None if reply.streamed else protocol.utf8(reply.body)
+        response_headers = [(b"content-type", f"{reply.content_type}; charset=utf-8".encode()),
+                            (b"cache-control", b"no-store")]
+        if reply.attachment and not any(k == "out" for k, _ in pairs):   # a file, as itself
+            payload, response_headers = _file(reply.attachment)
+        if reply.error:
+            response_headers.append((b"x-billmgr-error", reply.error.encode()))
+        if reply.session:
+            secure = "; Secure" if scope.get("scheme") == "https" else ""
+            response_headers.append((b"set-cookie", f"{SESSION_COOKIE}={reply.session}; Path=/; HttpOnly; "
+                                                    f"SameSite=Lax{secure}".encode()))
+        if reply.redirect and by_cookie and not any(k == "out" for k, _ in pairs):
+            # a browser (the session cookie, no out=) is sent on; an API client reads <ok type="url">
+            status = 303
+            response_headers.append((b"location", reply.redirect.encode()))
+        return func, reply, status, response_headers, payload
 
     async def _cgi(self, scope, address, body):
         """A payment module's script (modules/cgi.py), run on a worker thread: its status, headers and body."""
