@@ -353,3 +353,35 @@ def test_a_failing_or_malformed_script_is_a_gateway_error(shop, cgi_dir):
     response, _ = shop.request("/mancgi/redirects")
     assert (response.status, response.getheader("Location")) == (302, "https://example.com/x")
     assert "crashes" in shop.log.read_text()
+
+
+RECORDER = """#!/bin/sh
+# a module that records the command line and stdin of crset, and fails it while a file 'fail' is beside it
+case "$2" in
+  config) echo '<doc><feature><redirect>on</redirect><crset>on</crset></feature>'\\
+'<param><payment_script>/mancgi/recorded</payment_script></param></doc>' ;;
+  crset) { echo "$@"; cat; } > crset.log; [ -e fail ] && exit 1; echo '<doc/>' ;;
+esac
+"""
+
+
+def test_crset_gets_the_payment_at_checkout_and_its_failure_refuses_it(shop):
+    (shop.root / "etc" / "xml" / "billmgr_mod_pmrecord.xml").write_text(
+        "<mgrdata><plugin name='pmrecord'><group>payment_method</group></plugin></mgrdata>")
+    script(shop.root / "paymethods", "pmrecord", RECORDER)
+    assert shop.run("-R").returncode == 0
+    method = shop.create("paymethod.edit", "name=Recorded", "module=pmrecord")
+    shop.client("crset@example.com")
+    sid = shop.login("crset@example.com")
+    added = shop.ok("payment.add", f"paymethod={method}", "amount=12.34", "sok=ok", f"auth={sid}")
+    assert added["redirect"] == f"/mancgi/recorded?elid={added['payment_id']}"
+    command, _, stdin = (shop.root / "paymethods" / "crset.log").read_text().partition("\n")
+    assert command == f"--command crset --payment {added['payment_id']}"
+    given = etree.fromstring(stdin.encode())
+    assert (given.get("func"), given.findtext("id"), given.findtext("status"), given.findtext("paymethodamount")) == (
+        "payment.info", added["payment_id"], "8", "12.34")
+    (shop.root / "paymethods" / "fail").touch()
+    before = shop.stored("SELECT count(*) FROM payment")
+    result = shop.run("payment.add", f"paymethod={method}", "amount=5", "sok=ok", f"auth={sid}")
+    assert result.returncode == 1 and result.stderr.startswith("ERROR plugin(pmrecord)")
+    assert shop.stored("SELECT count(*) FROM payment") == before
