@@ -1,6 +1,7 @@
 """Payments: account.payment, payment.add / .edit / .delete / .history / .refund, and the
 gateway script's calls payment.info and payment.setinpay / .setpaid / .setnopay /
-.setfraud / .setcanceled; the payment's document: payment.print / .print.pdf / .send and
+.setfraud / .setcanceled, and the pages the gateway sends the client back to,
+payment.success / .fail / .pending; the payment's document: payment.print / .print.pdf / .send and
 its items, payment.orderinfo / .orderinfo.edit.
 
 Statuses move only through ``payments.move`` (one table of transitions);
@@ -11,6 +12,8 @@ subaccount at its provider, in that subaccount's currency: converted when the
 payment is created, at the rate in force for the client, and kept on the
 payment, so crediting later moves exactly what the client was shown.  Ours:
 the method's commission is taken out of what the client paid, rounded once.
+A client paying by a method with a payment module is sent on to the module's
+payment script (``_checkout``).
 """
 
 import dataclasses

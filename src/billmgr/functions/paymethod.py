@@ -1,4 +1,4 @@
-"""Payment methods: paymethod, paymethod.edit and paymethod.delete.
+"""Payment methods: paymethod, paymethod.edit, paymethod.delete, and paymethod.module (the modules).
 
 A method takes payments in one currency, for one provider or (none given)
 all of them, with a commission percent, optional minimum and maximum
@@ -6,7 +6,9 @@ amounts, and optionally a payment module (``pm<name>``).  The module's
 settings are the fields of its ``paymethod.edit.<name>`` form, kept as
 name/value pairs; its ``private="yes"`` fields are secrets: staff see them
 as ``***`` (set) or empty (not set), a submitted ``***`` keeps the stored
-value, and the dispatcher masks them in logs and echoes.
+value, and the dispatcher masks them in logs and echoes.  Only a working
+module may be chosen; its ``pmtune`` shapes the form and its ``pmvalidate``
+may refuse the edit (modules/payment.py).
 """
 
 import re
