@@ -31,6 +31,7 @@ import logging
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 
 import uvicorn
@@ -49,6 +50,7 @@ MAX_URL = 8 * 1024                 # request target, bytes
 MAX_HEADERS = 16 * 1024            # header lines, bytes
 MAX_BODY = 1024 * 1024             # request body, bytes
 MAX_CONNECTIONS = 512              # open connections per address; beyond, 503
+SCRIPT_WORKERS = 16                # /mancgi/ scripts running at once; more wait their turn
 
 STATUS_TEXT = {400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed", 408: b"Request Timeout",
                413: b"Payload Too Large", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
@@ -260,6 +262,8 @@ class Api:
 
     def __init__(self, server):
         self.server = server
+        # scripts wait for their own mgrctl calls, which need the server's workers: they never take one
+        self.scripts = ThreadPoolExecutor(SCRIPT_WORKERS, thread_name_prefix="billmgr-cgi")
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -343,7 +347,7 @@ class Api:
                    "server": scope.get("server") or ("localhost", 80), "length": len(body),
                    "protocol": f"HTTP/{scope.get('http_version', '1.1')}"}
         return await asyncio.get_running_loop().run_in_executor(
-            self.server.workers, cgi.run, script, cgi.environment(config, request), body)
+            self.scripts, cgi.run, script, cgi.environment(config, request), body)
 
     async def _stream(self, reply, receive, send, head_only):
         """Send a streamed reply chunk by chunk; ``send`` waits while the transport is full."""
@@ -384,7 +388,8 @@ class HttpListeners:
         self._thread = None
         if self.sockets:
             protocol = type("Protocol", (Protocol,), {"timeout": config.http_timeout})
-            options = dict(app=Api(server), http=protocol, lifespan="on", access_log=False, proxy_headers=False,
+            self._app = Api(server)
+            options = dict(app=self._app, http=protocol, lifespan="on", access_log=False, proxy_headers=False,
                            log_config=None, server_header=False, timeout_keep_alive=config.http_timeout,
                            limit_concurrency=MAX_CONNECTIONS, timeout_graceful_shutdown=10)
             if config.certificate:
@@ -428,5 +433,6 @@ class HttpListeners:
             self._server.should_exit = True
             if self._thread is not None:
                 self._thread.join(timeout=15)
+            self._app.scripts.shutdown(wait=False, cancel_futures=True)
         for sock in self.sockets:
             sock.close()
