@@ -298,6 +298,9 @@ def test_a_browser_session_pays_following_redirects(shop, gateway, outcome, page
     assert gateway.answers[answers:] == [(200, "OK"), (200, "OK")]      # notified twice, by the gateway
     assert (shop.status(payment), shop.balance(subaccount), shop.credits(payment)) == (
         status, credited, 1 if credited else 0)
+    outcome_line = (f"status: 2 -> 4; info: paid at the gateway: T-{payment}; externalid: T-{payment}" if credited
+                    else f"status: 2 -> 1; info: rejected by the gateway; externalid: T-{payment}")
+    assert shop.history(payment)[1:] == ["status: 1 -> 8", "status: 8 -> 2", outcome_line]
     assert shop.books_balance()
 
 
