@@ -94,6 +94,16 @@ def check_payment_add(d):
     assert {p["account_name"] for p in mine} == {"alice@example.com"}
 
 
+def check_return_pages(d):
+    """payment.success / .fail / .pending show the client its own payment, never another's."""
+    bobs = d.rows("account.payment", f"plid={d.bob}")[0]["id"]
+    mine = d.call("payment.add", d.as_alice, f"paymethod={d.method}", "amount=2", "sok=ok")["payment_id"]["$"]
+    for func in ("payment.success", "payment.fail", "payment.pending"):
+        result = d.mgrctl("-m", "billmgr", func, f"elid={bobs}", d.as_alice)
+        assert result.stderr.startswith("ERROR missed(payment)"), result.stderr
+        assert d.call(func, f"elid={mine}", d.as_alice, out="JSONdata")["elid"] == mine
+
+
 def check_subaccount_expense(d):
     assert d.call("subaccount.expense", d.as_alice, f"plid={d.bob}", out="JSONdata").get("elem", []) == []
     assert d.call("subaccount.expense", f"plid={d.bob}", out="JSONdata")["p_elems"] == "1"
@@ -187,7 +197,9 @@ CONFINEMENT = {"vds": check_vds, "v2.vds.order.param": check_order,
                "subaccount.expense": check_subaccount_expense, "payment": check_payment, "expense": check_expense,
                "account.discount": check_account_discount, "desktop": check_desktop,
                "whoami": check_whoami, "user": check_user, "user.edit": check_user_edit,
-               "user.delete": check_user_delete, "ticket": check_ticket, "ticket.edit": check_ticket_edit}
+               "user.delete": check_user_delete, "ticket": check_ticket, "ticket.edit": check_ticket_edit,
+               "payment.success": check_return_pages, "payment.fail": check_return_pages,
+               "payment.pending": check_return_pages}
 
 
 def test_every_client_function_has_a_confinement_test():

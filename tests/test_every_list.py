@@ -1,6 +1,8 @@
 """Every list function answers in xml and json, and every form shows itself in both."""
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from conftest import Daemon
@@ -8,6 +10,7 @@ from lxml import etree
 
 from billmgr.registry import Registry
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "paymethods"
 REGISTRY = Registry.load()
 LISTS = sorted(n for n, s in REGISTRY.callable().items() if s.kind == "list")
 FORMS = sorted(n for n, s in REGISTRY.callable().items() if s.kind == "form")
@@ -44,6 +47,10 @@ def populated(tmp_path_factory):
                       "rate=90", "sok=ok").stdout.split("id=")[1].strip()
     for func in ("datacenter.edit", "ostemplate.edit", "recipe.edit"):
         d.mgrctl("-m", "billmgr", func, "name=One", "intname=one", "sok=ok")
+    for name, folder in (("billmgr_mod_pmexample.xml", "etc/xml"), ("pmexample", "paymethods")):  # for paymethod.module
+        (d.root / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(EXAMPLE / name, d.root / folder)
+    d.mgrctl("-m", "billmgr", "-R")
     d.pricelist = d.create("pricelist.edit", "itemtype=vds", "name=VDS", "monthly643=100")
     d.addon = d.create("pricelist.addon.edit", f"plid={d.pricelist}", "name=RAM", "addontype=2")
     ordered = d.ok("v2.vds.order.param", "su=lists@example.com", f"pricelist={d.pricelist}", "order_period=1",
@@ -102,6 +109,8 @@ def context(d, func):
         return [f"elid={d.service}"]
     if func == "payment.add.pay":
         return [f"billorder={d.billorder}"]
+    if func in ("payment.success", "payment.fail", "payment.pending"):
+        return [f"elid={d.payment}", "authinfo=lists@example.com:Lists-pass1"]
     if func in ("desktop", "payment", "expense", "v2.vds.order.param", "vds.order.param"):
         return ["authinfo=lists@example.com:Lists-pass1"]
     return []

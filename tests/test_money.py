@@ -7,6 +7,7 @@ from test_http import ADMIN, Web
 
 PMTEST = """<?xml version="1.0" encoding="UTF-8"?>
 <mgrdata>
+  <plugin name="pmtest"><group>payment_method</group></plugin>
   <metadata name="paymethod.edit.test" type="form">
     <form>
       <field name="shop_id"><input type="text" name="shop_id" required="yes"/></field>
@@ -15,8 +16,7 @@ PMTEST = """<?xml version="1.0" encoding="UTF-8"?>
   </metadata>
 </mgrdata>
 """
-
-
+PMTEST_CONFIG = "#!/bin/sh\necho '<doc><feature/><param/></doc>'\n"   # a module that does nothing but exist
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,9 @@ def panel(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("money"))
     d.plugin_xml.mkdir(parents=True)
     (d.plugin_xml / "billmgr_mod_pmtest.xml").write_text(PMTEST)
+    (d.root / "paymethods").mkdir()
+    (d.root / "paymethods" / "pmtest").write_text(PMTEST_CONFIG)
+    (d.root / "paymethods" / "pmtest").chmod(0o755)
     d.start()
     yield d
     d.stop()

@@ -11,7 +11,8 @@ from collections import namedtuple
 
 SYSTEM_CONFIG = "/etc/billmgr/billmgr.conf"
 
-PATHS = ("data", "db", "socket", "log", "pid", "xml", "addon", "processing", "certificate", "key")
+PATHS = ("data", "db", "socket", "log", "pid", "xml", "addon", "processing", "paymethods", "cgi", "certificate",
+         "key")
 OPTIONS = {"RestrictAuthinfo": "restrict_authinfo", "TestClock": "test_clock",
            "RequireConditionsAgree": "require_conditions_agree", "DeleteManualSuspend": "delete_manual_suspend"}
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -19,7 +20,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 # paths that default to a place inside the data directory
 _INSIDE_DATA = {"db": "billmgr.db", "socket": "billmgr.sock", "log": "billmgr.log",
                 "pid": "billmgrd.pid", "xml": "etc/xml", "addon": "addon",
-                "processing": "processing"}
+                "processing": "processing", "paymethods": "paymethods", "cgi": "cgi"}
 
 _FIELDS = ("source",) + PATHS + (
     "http_listen", "restrict_authinfo", "restrict_authinfo_range", "trusted_proxy",

@@ -57,6 +57,7 @@ class Reply:
     session: str | None = None  # a session the call opened (func=auth), for the HTTP cookie
     rows: RowSource | None = None   # what a streamed reply reads from
     attachment: Attachment | None = None   # a file the reply is, sent raw over HTTP when no ``out`` was asked
+    redirect: str = ""         # where a success sends the caller next (a browser is redirected there)
 
     @property
     def streamed(self):
@@ -99,6 +100,7 @@ class Request:
         self.clock = app.clock
         self.config = snapshot.config
         self.registry = snapshot.registry
+        self.paymodules = snapshot.paymodules
         self.auth = app.auth
         self.store = app.store
 
@@ -161,8 +163,8 @@ class Dispatcher:
     """Holds the current snapshot (configuration and registry), the store and
     the clock; turns calls into replies.  A reload replaces ``snapshot``."""
 
-    def __init__(self, registry, store, config, clock):
-        self.snapshot = Snapshot(1, config, registry)
+    def __init__(self, registry, store, config, clock, paymodules=None):
+        self.snapshot = Snapshot(1, config, registry, *([paymodules] if paymodules else []))
         self.store = store
         self.clock = clock
         self.auth = Authenticator(store, clock)
@@ -252,7 +254,8 @@ class Dispatcher:
                      time.perf_counter() - started)
         return Reply(chunks, content_type, error, caller.name if caller and caller.name else "-",
                      doc.session if doc is not None else None, doc.more if doc is not None else None,
-                     doc.attachment if doc is not None and not error else None)
+                     doc.attachment if doc is not None and not error else None,
+                     doc.redirect if doc is not None and not error else "")
 
     @staticmethod
     def _cache_key(snapshot, spec, params, caller, lang, out):

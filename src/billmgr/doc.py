@@ -80,6 +80,7 @@ class Doc:
     fields: list = field(default_factory=list)   # (name, str | Cell)
     slists: list = field(default_factory=list)   # (name, [(key, label)])
     ok: bool = False
+    redirect: str = ""                           # where a success sends the caller next: <ok type="url">
     error: ErrorInfo | None = None
     tparams: list = field(default_factory=list)  # (name, value)
     labels: dict = field(default_factory=dict)   # column -> {code: str | Cell}

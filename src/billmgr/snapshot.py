@@ -11,6 +11,7 @@ list cache) key on it instead of on object identities.
 from typing import NamedTuple
 
 from .config import Config
+from .modules.payment import PaymentModules
 from .registry import Registry
 
 
@@ -18,7 +19,8 @@ class Snapshot(NamedTuple):
     version: int
     config: Config
     registry: Registry
+    paymodules: PaymentModules = PaymentModules()   # the payment modules loaded with this configuration
 
-    def next(self, config, registry):
+    def next(self, config, registry, paymodules=PaymentModules()):
         """The snapshot that replaces this one at a reload."""
-        return Snapshot(self.version + 1, config, registry)
+        return Snapshot(self.version + 1, config, registry, paymodules)

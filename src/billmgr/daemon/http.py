@@ -8,6 +8,11 @@ so a slow call never holds up the others.  ``Protocol`` adds what uvicorn
 leaves out: limits on the request target and headers, and a deadline for
 sending them.
 
+Payment modules' CGI scripts are served beside the API at ``/mancgi/<script>``
+(modules/cgi.py), each run on a worker thread.  A browser -- a call made
+with the session cookie and no ``out`` -- whose call succeeds with
+``<ok type="url">`` is redirected there (303); API clients read the document.
+
 Errors answer HTTP 200 with the error document, as BILLmanager clients
 expect, plus an ``X-Billmgr-Error: TYPE`` header so a client can tell
 without parsing.
@@ -26,6 +31,7 @@ import logging
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 
 import uvicorn
@@ -34,6 +40,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .. import protocol
 from ..auth import anonymous
+from ..modules import cgi
 
 log = logging.getLogger("billmgr.access")
 
@@ -43,6 +50,7 @@ MAX_URL = 8 * 1024                 # request target, bytes
 MAX_HEADERS = 16 * 1024            # header lines, bytes
 MAX_BODY = 1024 * 1024             # request body, bytes
 MAX_CONNECTIONS = 512              # open connections per address; beyond, 503
+SCRIPT_WORKERS = 16                # /mancgi/ scripts running at once; more wait their turn
 
 STATUS_TEXT = {400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed", 408: b"Request Timeout",
                413: b"Payload Too Large", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
@@ -254,6 +262,8 @@ class Api:
 
     def __init__(self, server):
         self.server = server
+        # scripts wait for their own mgrctl calls, which need the server's workers: they never take one
+        self.scripts = ThreadPoolExecutor(SCRIPT_WORKERS, thread_name_prefix="billmgr-cgi")
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -264,32 +274,26 @@ class Api:
         started = time.perf_counter()
         headers = dict(scope["headers"])
         address, func, who, result = scope["client"][0] if scope.get("client") else "-", "-", "-", "ok"
+        reply = None
         try:
-            if scope["path"] not in PATHS:
+            if scope["path"] not in PATHS and not scope["path"].startswith(cgi.PREFIX):
                 raise BadRequest(404, "the API lives at /billmgr")
             if scope["method"] not in ("GET", "POST", "HEAD"):
                 raise BadRequest(405, "use GET or POST")
             address = client_address(address, headers, self.server.config.trusted_proxy)
             body = (await _read_body(receive, headers, self.server.config.http_timeout)
                     if scope["method"] == "POST" else b"")
-            pairs = parameters(scope["query_string"], headers.get(b"content-type", b""), body)
-            func = next((v for k, v in pairs if k == "func"), "-")
-            sid = _session_cookie(headers)
-            if sid and not any(k in ("auth", "authinfo") for k, _ in pairs):
-                pairs.append(("auth", sid))
-            reply = await self._dispatch(pairs, address)
-            who, result = reply.caller, reply.error or "ok"
-            status, payload = 200, None if reply.streamed else protocol.utf8(reply.body)
-            response_headers = [(b"content-type", f"{reply.content_type}; charset=utf-8".encode()),
-                                (b"cache-control", b"no-store")]
-            if reply.attachment and not any(k == "out" for k, _ in pairs):   # a file, as itself
-                payload, response_headers = _file(reply.attachment)
-            if reply.error:
-                response_headers.append((b"x-billmgr-error", reply.error.encode()))
-            if reply.session:
-                secure = "; Secure" if scope.get("scheme") == "https" else ""
-                response_headers.append((b"set-cookie", f"{SESSION_COOKIE}={reply.session}; Path=/; HttpOnly; "
-                                                        f"SameSite=Lax{secure}".encode()))
+            if scope["path"].startswith(cgi.PREFIX):
+                func = scope["path"]
+                status, response_headers, payload = await self._cgi(scope, address, body)
+                result = f"cgi {status}"
+            else:
+                func, reply, status, response_headers, payload = await self._api(scope, headers, address, body)
+                who, result = reply.caller, reply.error or "ok"
+        except cgi.ScriptFailed as exc:
+            log.warning("%s %s failed: %s", address, scope["path"], exc)
+            status, result, payload = exc.status, f"cgi {exc.status}", f"the script failed ({exc.status})\n".encode()
+            response_headers = [(b"content-type", b"text/plain; charset=utf-8")]
         except BadRequest as exc:
             status, result, payload = exc.status, f"http {exc.status}", f"{exc}\n".encode()
             response_headers = [(b"content-type", b"text/plain; charset=utf-8")]
@@ -305,6 +309,45 @@ class Api:
             await send({"type": "http.response.body", "body": payload if scope["method"] != "HEAD" else b""})
         log.info("%s %s %s %s %s %.1fms", address, who, scope["method"], func, result,
                  (time.perf_counter() - started) * 1000)
+
+    async def _api(self, scope, headers, address, body):
+        """A call of /billmgr: (func, reply, status, headers, payload -- None when the reply streams)."""
+        pairs = parameters(scope["query_string"], headers.get(b"content-type", b""), body)
+        func = next((v for k, v in pairs if k == "func"), "-")
+        sid = _session_cookie(headers)
+        by_cookie = bool(sid) and not any(k in ("auth", "authinfo") for k, _ in pairs)
+        if by_cookie:
+            pairs.append(("auth", sid))
+        reply = await self._dispatch(pairs, address)
+        status, payload = 200, None if reply.streamed else protocol.utf8(reply.body)
+        response_headers = [(b"content-type", f"{reply.content_type}; charset=utf-8".encode()),
+                            (b"cache-control", b"no-store")]
+        if reply.attachment and not any(k == "out" for k, _ in pairs):   # a file, as itself
+            payload, response_headers = _file(reply.attachment)
+        if reply.error:
+            response_headers.append((b"x-billmgr-error", reply.error.encode()))
+        if reply.session:
+            secure = "; Secure" if scope.get("scheme") == "https" else ""
+            response_headers.append((b"set-cookie", f"{SESSION_COOKIE}={reply.session}; Path=/; HttpOnly; "
+                                                    f"SameSite=Lax{secure}".encode()))
+        if reply.redirect and by_cookie and not any(k == "out" for k, _ in pairs):
+            # a browser (the session cookie, no out=) is sent on; an API client reads <ok type="url">
+            status = 303
+            response_headers.append((b"location", reply.redirect.encode()))
+        return func, reply, status, response_headers, payload
+
+    async def _cgi(self, scope, address, body):
+        """A payment module's script (modules/cgi.py), run on a worker thread: its status, headers and body."""
+        config = self.server.config
+        script = cgi.locate(config.cgi, scope["path"][len(cgi.PREFIX):])
+        if script is None:
+            raise BadRequest(404, "no such script")
+        request = {"method": scope["method"], "path": scope["path"], "remote": address,
+                   "query": scope["query_string"].decode("latin-1"), "headers": scope["headers"],
+                   "server": scope.get("server") or ("localhost", 80), "length": len(body),
+                   "protocol": f"HTTP/{scope.get('http_version', '1.1')}"}
+        return await asyncio.get_running_loop().run_in_executor(
+            self.scripts, cgi.run, script, cgi.environment(config, request), body)
 
     async def _stream(self, reply, receive, send, head_only):
         """Send a streamed reply chunk by chunk; ``send`` waits while the transport is full."""
@@ -345,7 +388,8 @@ class HttpListeners:
         self._thread = None
         if self.sockets:
             protocol = type("Protocol", (Protocol,), {"timeout": config.http_timeout})
-            options = dict(app=Api(server), http=protocol, lifespan="on", access_log=False, proxy_headers=False,
+            self._app = Api(server)
+            options = dict(app=self._app, http=protocol, lifespan="on", access_log=False, proxy_headers=False,
                            log_config=None, server_header=False, timeout_keep_alive=config.http_timeout,
                            limit_concurrency=MAX_CONNECTIONS, timeout_graceful_shutdown=10)
             if config.certificate:
@@ -389,5 +433,6 @@ class HttpListeners:
             self._server.should_exit = True
             if self._thread is not None:
                 self._thread.join(timeout=15)
+            self._app.scripts.shutdown(wait=False, cancel_futures=True)
         for sock in self.sockets:
             sock.close()

@@ -35,6 +35,7 @@ from .. import errors, files, logs, protocol
 from ..auth import local_caller
 from ..clock import Clock
 from ..dispatch import Dispatcher
+from ..modules import payment as paymodules
 from ..registry import LANGS, Registry, RegistryError
 from ..store import open_store
 from . import systemd, unixsocket
@@ -85,7 +86,8 @@ class Server:
         self._done = queue.SimpleQueue()
         self.workers = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="billmgr-worker")
         self.store = open_store(config)
-        self.dispatcher = Dispatcher(Registry.load(config.xml, config.addon), self.store, config, Clock())
+        self.dispatcher = Dispatcher(Registry.load(config.xml, config.addon), self.store, config, Clock(),
+                                     paymodules.load(config))
         self.tasks = TaskWorker(self.store, self.dispatcher.clock, lambda: self.dispatcher.snapshot)
         self.scheduler = Scheduler(self.store, self.dispatcher.clock, lambda: self.dispatcher.snapshot)
 
@@ -110,7 +112,7 @@ class Server:
         for name in ("db", "socket", "http_listen", "writer_wait"):
             if getattr(new_config, name) != getattr(self.config, name):
                 log.warning("%s changed in the configuration; it takes effect after a restart", name)
-        self.dispatcher.snapshot = self.dispatcher.snapshot.next(new_config, registry)
+        self.dispatcher.snapshot = self.dispatcher.snapshot.next(new_config, registry, paymodules.load(new_config))
         logs.set_level(new_config.log_level)
         log.info("reloaded: %d functions from %d files", len(registry.functions), len(registry.files))
         return None

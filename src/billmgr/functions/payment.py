@@ -1,6 +1,7 @@
 """Payments: account.payment, payment.add / .edit / .delete / .history / .refund, and the
 gateway script's calls payment.info and payment.setinpay / .setpaid / .setnopay /
-.setfraud / .setcanceled; the payment's document: payment.print / .print.pdf / .send and
+.setfraud / .setcanceled, and the pages the gateway sends the client back to,
+payment.success / .fail / .pending; the payment's document: payment.print / .print.pdf / .send and
 its items, payment.orderinfo / .orderinfo.edit.
 
 Statuses move only through ``payments.move`` (one table of transitions);
@@ -11,8 +12,11 @@ subaccount at its provider, in that subaccount's currency: converted when the
 payment is created, at the rate in force for the client, and kept on the
 payment, so crediting later moves exactly what the client was shown.  Ours:
 the method's commission is taken out of what the client paid, rounded once.
+A client paying by a method with a payment module is sent on to the module's
+payment script (``_checkout``).
 """
 
+import dataclasses
 import secrets
 from decimal import Decimal
 
@@ -25,6 +29,7 @@ from ..billing.money import Money
 from ..billing.rounding import fix
 from ..doc import Attachment, Cell, Doc, Node
 from ..lists import contains, equals, localized_name, sql_list
+from ..modules import payment as paymodules
 from ..sqlmoney import shown
 from ..store import rows
 from .owner import client_scope, existing_account
@@ -158,10 +163,12 @@ def create_for(req, account, paymethod, due):
 
 
 def _method_choices(req, project=None):
+    """The active methods serving ``project``; one whose payment module is not working is not offered."""
     name = localized_name(req.lang)
-    return [(str(i), n) for i, n in req.db.execute(
-        f"SELECT id, {name} FROM paymethod WHERE active = 1 "
-        "AND (CAST(? AS BIGINT) IS NULL OR project IS NULL OR project = ?) ORDER BY id", (project, project))]
+    return [(str(i), n) for i, n, module in req.db.execute(
+        f"SELECT id, {name}, module FROM paymethod WHERE active = 1 "
+        "AND (CAST(? AS BIGINT) IS NULL OR project IS NULL OR project = ?) ORDER BY id", (project, project))
+        if not module or req.paymodules.get(module)]
 
 
 def payment_add(req):
@@ -172,7 +179,58 @@ def payment_add(req):
         return Doc.form([("plid", str(account)), ("paymethod", req.params.get("paymethod", "")),
                          ("amount", req.params.get("amount", ""))], [("paymethod", _method_choices(req, project))])
     payment = _create(req, account, req.int_param("paymethod"), "amount")
+    if req.caller.is_client:
+        return _checkout(req, payment)
     return Doc.success(payment_id=payment)
+
+
+def _checkout(req, payment):
+    """A client pays by a method with a payment module: the module may check (crvalidate) and register
+    (crset) the new payment, which then waits at checkout (status 8) while the client is sent to the
+    module's payment script -- the reply's ``<ok type="url">`` (docs/payment-modules.md).
+
+    Both commands run before the payment is committed, so they get it on stdin, as payment.info shows it.
+    """
+    module_name = req.db.execute("SELECT m.module FROM payment p JOIN paymethod m ON m.id = p.paymethod "
+                                 "WHERE p.id = ?", (payment,)).fetchone()[0]
+    if not module_name:
+        return Doc.success(payment_id=payment)
+    module = req.paymodules.get(module_name)
+    if module is None:
+        raise errors.MgrError("value", "paymethod", module_name, "msg_error_payment_module")
+    if module.has("crvalidate"):
+        paymodules.command(req, module, "crvalidate", _info_stdin(req, payment), ("--payment", str(payment)))
+    script = module.param("payment_script")
+    if script:
+        payments.move(req.context, payment, "checkout")
+    if module.has("crset"):
+        paymodules.command(req, module, "crset", _info_stdin(req, payment), ("--payment", str(payment)))
+    doc = Doc.success(payment_id=payment, id=payment)
+    doc.redirect = f"{script}?elid={payment}" if script else ""
+    return doc
+
+
+def _info_stdin(req, payment):
+    return paymodules.stdin(_info(req, payment), "payment.info", req.lang)
+
+
+def _return_page(page):
+    """payment.success / .fail / .pending: where the gateway sends the client back; shows the payment as it is
+    now (the gateway's notification may come before or after the client) with the page's message."""
+    def handler(req):
+        payment = _load(req, req.int_param("elid"))
+        status = payment["status"]
+        return Doc.form([("elid", str(payment["id"])), ("number", payment["number"]),
+                         ("status", Cell(req.msg(f"payment_status_{status}"), (("orig", str(status)),))),
+                         ("paymethodamount", text.show_iso(Money(payment["paymethodamount"], payment["method_unit"]))),
+                         ("message", req.msg(f"msg_payment_{page}"))])
+    handler.__doc__ = _return_page.__doc__
+    return handler
+
+
+payment_success = _return_page("success")
+payment_fail = _return_page("fail")
+payment_pending = _return_page("pending")
 
 
 def _load(req, elid):
@@ -300,17 +358,29 @@ def _gateway_changes(req):
 
 
 def _each(req, act):
+    """``act(context, payment)`` for each elid, the context naming who called back (``_callback``)."""
     for elid in req.params.ids():
-        act(_load(req, elid)["id"])
+        payment = _load(req, elid)
+        act(_callback(req, payment["paymethod"]), payment["id"])
+
+
+def _callback(req, paymethod):
+    """The context a gateway callback writes history with.  A module's scripts call through mgrctl as
+    the local superuser, so that caller is recorded as the payment's module: ``pmexample (root)``."""
+    context = req.context
+    if not req.caller.superuser:
+        return context
+    module = req.db.execute("SELECT module FROM paymethod WHERE id = ?", (paymethod,)).fetchone()[0]
+    return dataclasses.replace(context, actor=f"{module} ({context.actor})") if module else context
 
 
 def payment_setpaid(req):
-    _each(req, lambda elid: payments.credit(req.context, elid, _gateway_changes(req)))
+    _each(req, lambda context, elid: payments.credit(context, elid, _gateway_changes(req)))
 
 
 def _mover(action):
     def handler(req):
-        _each(req, lambda elid: payments.move(req.context, elid, action, _gateway_changes(req)))
+        _each(req, lambda context, elid: payments.move(context, elid, action, _gateway_changes(req)))
     handler.__doc__ = f"payment.{action}: the move '{action}' for each elid, with the gateway's info/externalid."
     return handler
 
@@ -354,7 +424,11 @@ def payment_refund(req):
 
 def payment_info(req):
     """Everything a gateway script needs, in the shape real scripts read (COMPAT.md)."""
-    payment = _load(req, req.int_param("elid"))
+    return _info(req, req.int_param("elid"))
+
+
+def _info(req, elid):
+    payment = _load(req, elid)
     method_unit = payment["method_unit"]
     settings = req.db.execute("SELECT name, value FROM paymethod_param WHERE paymethod = ? ORDER BY name",
                               (payment["paymethod"],)).fetchall()

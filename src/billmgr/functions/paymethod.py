@@ -1,4 +1,4 @@
-"""Payment methods: paymethod, paymethod.edit and paymethod.delete.
+"""Payment methods: paymethod, paymethod.edit, paymethod.delete, and paymethod.module (the modules).
 
 A method takes payments in one currency, for one provider or (none given)
 all of them, with a commission percent, optional minimum and maximum
@@ -6,10 +6,14 @@ amounts, and optionally a payment module (``pm<name>``).  The module's
 settings are the fields of its ``paymethod.edit.<name>`` form, kept as
 name/value pairs; its ``private="yes"`` fields are secrets: staff see them
 as ``***`` (set) or empty (not set), a submitted ``***`` keeps the stored
-value, and the dispatcher masks them in logs and echoes.
+value, and the dispatcher masks them in logs and echoes.  Only a working
+module may be chosen; its ``pmtune`` shapes the form and its ``pmvalidate``
+may refuse the edit (modules/payment.py).
 """
 
 import re
+
+from lxml import etree
 
 from .. import errors
 from ..billing import text
@@ -18,6 +22,8 @@ from ..billing.errors import InvalidValue
 from ..billing.money import Money
 from ..doc import Cell, Doc
 from ..lists import contains, equals, localized_name, sql_list
+from ..modules import payment as paymodules
+from ..plugins import document
 from ..sqlmoney import shown
 from ..store import rows
 from ..validation import check_field
@@ -111,8 +117,11 @@ def _given(req, stored):
         if not _PERCENT.fullmatch(values["commission"]):
             raise errors.value("commission", values["commission"])
         values["commission"] = values["commission"].replace(",", ".")
-    if values.get("module") and not _MODULE.fullmatch(values["module"]):
-        raise errors.value("module", values["module"])
+    if values.get("module"):
+        if not _MODULE.fullmatch(values["module"]):
+            raise errors.value("module", values["module"])
+        if req.paymodules.get(values["module"]) is None:
+            raise errors.MgrError("value", "module", values["module"], "msg_error_paymethod_module")
     values.update(_amounts(req, stored, values))
     return values
 
@@ -154,11 +163,36 @@ def _save_settings(req, elid, module, creating):
                            (elid, field.name, req.params.get(field.name), int(field.private)))
 
 
+def _tuned(req, view, module):
+    """The form as the module's ``pmtune`` changes it (defaults, choices); as it is when it declares none."""
+    if not module.has("pmtune"):
+        return view
+    tuned = document.parse(etree.tostring(paymodules.command(
+        req, module, "pmtune", paymodules.stdin(view, req.spec.name, req.lang))))
+    return Doc.form(tuned.fields, tuned.slists or view.slists)
+
+
+def _validate(req, elid, module):
+    """The module's ``pmvalidate`` of the method as saved (private settings included): its error document
+    refuses the edit, and since this runs inside the edit's transaction, nothing is kept."""
+    if not module.has("pmvalidate"):
+        return
+    stored = _load(req, elid)
+    fields = [("elid", str(elid)), *((name, "" if value is None else str(value)) for name, value in stored.items()),
+              *((name, value) for name, (value, _) in _settings(req, elid).items())]
+    paymodules.command(req, module, "pmvalidate", paymodules.stdin(Doc.form(fields), req.spec.name, req.lang))
+
+
 def paymethod_edit(req):
     if not req.sok:
-        if not req.elid:
-            return _view(req, _defaults(req), {})
-        return _view(req, _load(req, req.int_param("elid")), _settings(req, req.int_param("elid")))
+        if req.elid:
+            stored, settings = _load(req, req.int_param("elid")), _settings(req, req.int_param("elid"))
+        else:   # a new method: the module asked for shows its form
+            module = req.params.get("module", "")
+            stored, settings = {**_defaults(req), "module": module if req.paymodules.get(module) else ""}, {}
+        module = req.paymodules.get(stored["module"])
+        view = _view(req, stored, settings)
+        return _tuned(req, view, module) if module else view
     stored = _load(req, req.int_param("elid")) if req.elid else _defaults(req)
     values = _given(req, stored)
     if req.elid:
@@ -174,7 +208,18 @@ def paymethod_edit(req):
         elid = rows.insert(req.db, "paymethod", row)
     module = values.get("module", stored["module"])
     _save_settings(req, elid, module, creating=not req.elid or module != stored["module"])
+    if module and req.paymodules.get(module):
+        _validate(req, elid, req.paymodules.get(module))
     return Doc.success(id=elid) if not req.elid else Doc.success()
+
+
+def paymethod_module(req):
+    """The payment modules the plugin directory declares: what each one's config said, or why it is not
+    offered (``problem``), with its file."""
+    rows_ = [(m.name, m.source, req.msg("module_broken") if m.problem else req.msg("module_ok"),
+              " ".join(sorted(m.features)), m.param("payment_script"), m.problem) for m in req.paymodules.all]
+    return Doc.listing(("name", "file", "status", "features", "payment_script", "problem"), rows_,
+                       len(rows_), 1, max(len(rows_), 1))
 
 
 def paymethod_delete(req):

@@ -35,12 +35,19 @@ def _path():
     return f"{MGRCTL_DIR}{os.pathsep}{path}" if MGRCTL_DIR else path
 
 
-def environment(req, event):
-    """The environment of a handler run for ``req`` at ``event`` (action, before, after)."""
+def base(config):
+    """What every program billmgr runs (handlers, payment modules, CGI scripts) starts from:
+    a few basics, a PATH where this billmgr's mgrctl comes first, and BILLMGR_CONF."""
     env = {name: os.environ[name] for name in INHERITED if name in os.environ}
     env["PATH"] = _path()
-    if req.config.source:
-        env["BILLMGR_CONF"] = req.config.source
+    if config.source:
+        env["BILLMGR_CONF"] = config.source
+    return env
+
+
+def environment(req, event):
+    """The environment of a handler run for ``req`` at ``event`` (action, before, after)."""
+    env = base(req.config)
     values = {}
     for name, value in req.params.pairs:
         if _NAME.match(name):

@@ -163,13 +163,20 @@ def _error(doc, wrap):
     return {"type": e.type, "object": e.object, "value": e.value, "msg": e.msg}
 
 
+def _ok(doc, convert):
+    """A success; one that sends the caller on (``<ok type="url">``) carries the address."""
+    if convert is _node:
+        return {"$type": "url", "$": doc.redirect} if doc.redirect else {}
+    return {"type": "url", "url": doc.redirect} if doc.redirect else True
+
+
 def _parts(doc, convert, strict, model=False):
     """The members of a document; ``model``: a non-list document's fields in one "model" object."""
     parts = []
     if doc.error:
         parts.append(("error", _error(doc, convert)))
     if doc.ok:
-        parts.append(("ok", {} if convert is _node else True))
+        parts.append(("ok", _ok(doc, convert)))
     if doc.rows is not None:
         elem = _elem(doc, strict)
         if elem is not None:
@@ -211,5 +218,5 @@ def frame_data(doc, view=None):
     parts = [("elem", _Raw(f"[{_ROWS}]"))] if doc.rows is not None else []
     parts.extend(_group(doc.fields, _plain).items())
     if doc.ok:
-        parts.append(("ok", True))
+        parts.append(("ok", _ok(doc, _plain)))
     return _split(_object(parts) + "\n")

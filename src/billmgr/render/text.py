@@ -21,7 +21,7 @@ def frame(doc, view=None):
     if doc.error:
         e = doc.error
         return f"ERROR {e.type}({e.object}): {_flat(e.msg)}\n", ""
-    head = "OK\n" if doc.ok else ""
+    head = ("OK\n" + (f"redirect={_flat(doc.redirect)}\n" if doc.redirect else "")) if doc.ok else ""
     if doc.rows is None:
         head += "".join(line + "\n" for line in _field_lines(doc.fields))
     return head, ""

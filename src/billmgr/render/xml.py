@@ -107,7 +107,7 @@ def _head(doc):
                     f'<param name="value">{escape(e.value)}</param>'
                     f"<msg>{escape(e.msg)}</msg></error>")
     if doc.ok:
-        head.append("<ok/>")
+        head.append(f'<ok type="url">{escape(doc.redirect)}</ok>' if doc.redirect else "<ok/>")
     return _clean("".join(head))
 
 
