@@ -50,7 +50,8 @@ def main():
                            (tariff,))
             started = time.monotonic()
             kinds = sample.add_services_to(store, args.services, args.clients, tariff, day, 10_000_000)
-            print(f"{args.services:,} services of {args.clients:,} clients written in {time.monotonic() - started:.1f} s")
+            took = time.monotonic() - started
+            print(f"{args.services:,} services of {args.clients:,} clients written in {took:.1f} s")
         finally:
             store.close()
         started = time.monotonic()
