@@ -99,6 +99,7 @@ class Request:
         self.clock = app.clock
         self.config = snapshot.config
         self.registry = snapshot.registry
+        self.processing = snapshot.processing
         self.auth = app.auth
         self.store = app.store
 
@@ -133,6 +134,16 @@ def masked(params, private=frozenset()):
     return [(k, "***" if k in SECRET_PARAMS or k in private else v) for k, v in params.pairs]
 
 
+def private_fields(snapshot, func):
+    """What ``func`` never logs or echoes: its private fields, and for ``processing.*`` every crypted
+    connection param a processing module declares (``features`` says which; no form does)."""
+    private = snapshot.registry.private_fields(func)
+    if func.startswith("processing."):
+        private = private | {name for module in snapshot.processing.values() for name, secret in module.params
+                             if secret}
+    return private
+
+
 def non_text(params):
     """The error for a parameter whose name or value is not Unicode text, or holds a NUL; or None.
 
@@ -161,8 +172,8 @@ class Dispatcher:
     """Holds the current snapshot (configuration and registry), the store and
     the clock; turns calls into replies.  A reload replaces ``snapshot``."""
 
-    def __init__(self, registry, store, config, clock):
-        self.snapshot = Snapshot(1, config, registry)
+    def __init__(self, registry, store, config, clock, processing=None):
+        self.snapshot = Snapshot(1, config, registry, processing or {})
         self.store = store
         self.clock = clock
         self.auth = Authenticator(store, clock)
@@ -210,7 +221,7 @@ class Dispatcher:
         lang = params.get("lang") if params.get("lang") in LANGS else "en"
         out = render.resolve(params.get("out"))
         spec = registry.get(func)
-        private = registry.private_fields(func)
+        private = private_fields(snapshot, func)
         caller, cache_key, statements = None, None, None
         try:
             if refusal:
@@ -296,7 +307,7 @@ class Dispatcher:
         if req.sok and not doc.error:
             doc.ok = True          # a confirmed call answers <ok/> whatever else its handler shows
         if doc.ok:
-            doc.tparams = [(name, value) for name, value in masked(params, snapshot.registry.private_fields(spec.name))
+            doc.tparams = [(name, value) for name, value in masked(params, private_fields(snapshot, spec.name))
                            if _ECHOABLE.fullmatch(name)]
         return doc
 

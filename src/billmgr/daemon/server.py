@@ -35,11 +35,12 @@ from .. import errors, files, logs, protocol
 from ..auth import local_caller
 from ..clock import Clock
 from ..dispatch import Dispatcher
+from ..modules import processing
 from ..registry import LANGS, Registry, RegistryError
 from ..store import open_store
 from . import systemd, unixsocket
 from .http import HttpListeners
-from .worker import TaskWorker
+from .worker import OperationWorker, TaskWorker
 
 log = logging.getLogger("billmgr.daemon")
 
@@ -84,8 +85,10 @@ class Server:
         self._done = queue.SimpleQueue()
         self.workers = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="billmgr-worker")
         self.store = open_store(config)
-        self.dispatcher = Dispatcher(Registry.load(config.xml, config.addon), self.store, config, Clock())
+        registry = Registry.load(config.xml, config.addon)
+        self.dispatcher = Dispatcher(registry, self.store, config, Clock(), processing.load(registry, config))
         self.tasks = TaskWorker(self.store, self.dispatcher.clock, lambda: self.dispatcher.snapshot)
+        self.operations = OperationWorker(self.store, self.dispatcher.clock, lambda: self.dispatcher.snapshot)
 
     @property
     def config(self):
@@ -108,7 +111,9 @@ class Server:
         for name in ("db", "socket", "http_listen", "writer_wait"):
             if getattr(new_config, name) != getattr(self.config, name):
                 log.warning("%s changed in the configuration; it takes effect after a restart", name)
-        self.dispatcher.snapshot = self.dispatcher.snapshot.next(new_config, registry)
+        self.dispatcher.snapshot = self.dispatcher.snapshot.next(new_config, registry,
+                                                                 processing.load(registry, new_config))
+        self.operations.poke()
         logs.set_level(new_config.log_level)
         log.info("reloaded: %d functions from %d files", len(registry.functions), len(registry.files))
         return None
@@ -151,6 +156,8 @@ class Server:
             if abs(message.get("shift") or 0) > MAX_SHIFT:
                 raise errors.value("shift", message.get("shift"))
             self.dispatcher.clock.shift(message.get("shift") or 0)
+            self.operations.poke()     # what the new time makes due runs now
+            self.tasks.poke()
             return {"error": None, "body": self.dispatcher.clock.stamp()}
         raise errors.value("op", op)
 
@@ -299,7 +306,8 @@ class Server:
             self._stream(conn, reply)
         else:
             self._hand_over(conn, protocol.encode(reply), last=True)
-        self.tasks.poke()   # the request may have queued mail or other tasks
+        self.tasks.poke()   # the request may have queued mail, other tasks or module commands
+        self.operations.poke()
 
     def _stream(self, conn, head):
         """On a worker thread: send a streamed reply, a frame per chunk, as fast as the client reads.
@@ -436,6 +444,7 @@ class Server:
         files.write(self.config.pid, f"{os.getpid()}\n")
         self._selector = selectors.DefaultSelector()
         self.tasks.start()
+        self.operations.start()
         self._selector.register(listener, selectors.EVENT_READ, "accept")
         self._selector.register(wake_r, selectors.EVENT_READ, "wake")
         log.info("billmgrd %s ready on %s", os.getpid(), self.config.socket)
@@ -460,6 +469,7 @@ class Server:
             self.http.stop()
             self._drain()
             self.tasks.stop()
+            self.operations.stop()
             self.workers.shutdown(wait=True)
             self._selector.close()
             self.store.close()

@@ -35,12 +35,19 @@ def _path():
     return f"{MGRCTL_DIR}{os.pathsep}{path}" if MGRCTL_DIR else path
 
 
-def environment(req, event):
-    """The environment of a handler run for ``req`` at ``event`` (action, before, after)."""
+def basic(config):
+    """The environment every executable billmgr runs gets: a few basics, and ``BILLMGR_CONF`` so that
+    its ``mgrctl`` reaches this daemon."""
     env = {name: os.environ[name] for name in INHERITED if name in os.environ}
     env["PATH"] = _path()
-    if req.config.source:
-        env["BILLMGR_CONF"] = req.config.source
+    if config.source:
+        env["BILLMGR_CONF"] = config.source
+    return env
+
+
+def environment(req, event):
+    """The environment of a handler run for ``req`` at ``event`` (action, before, after)."""
+    env = basic(req.config)
     values = {}
     for name, value in req.params.pairs:
         if _NAME.match(name):
