@@ -152,8 +152,10 @@ class Server:
             return {"error": None, "body": registry.describe(lang, name) + "\n"}
         if op == "status":
             return {"error": None, "status": self.status()}
-        if op == "clock" and self.config.test_clock:
-            if abs(message.get("shift") or 0) > MAX_SHIFT:
+        if op == "clock":
+            if not self.config.test_clock:
+                raise errors.MgrError("value", "op", op, detail="the clock moves only with Option TestClock")
+            if not 0 <= (message.get("shift") or 0) <= MAX_SHIFT:
                 raise errors.value("shift", message.get("shift"))
             self.dispatcher.clock.shift(message.get("shift") or 0)
             self.operations.poke()     # what the new time makes due runs now
