@@ -275,6 +275,11 @@ def test_a_broken_module_is_reported_with_its_file_and_not_used(tmp_path):
         assert "processing module brokenvds" in log and "billmgr_mod_brokenvds.xml" in log and "no licence" in log
         assert "processing module absentvds" in log
         assert d.error("processing.edit", "name=X", "module=brokenvds", "sok=ok")[0] == "value"
+        d.stored("INSERT INTO processingmodule (name, module, createdate) VALUES ('Old', 'brokenvds', '2026-01-01'), "
+                 "('Gone', 'uninstalled', '2026-01-01')")
+        states = {row["name"]["$"]: row["state"] for row in d.call("processing", out="sjson")["elem"]}
+        assert "no licence" in states["Old"]["$"] and states["Old"]["$orig"] == "broken"
+        assert states["Gone"] == {"$": "Not installed", "$orig": "broken"}
         assert d.create("processing.edit", "name=Y", "module=vdsfile", f"serverdir={tmp_path}")
         (d.root / "processing" / "brokenvds").write_text(f"#!/bin/sh\nexec {EXAMPLE / 'vdsfile'} \"$@\"\n")
         subprocess.run([BILLMGRD, "reload", "--config", str(d.conf)], check=True, capture_output=True, timeout=60)

@@ -21,8 +21,10 @@ def processing(req):
     columns = {"id": "m.id", "name": "m.name", "module": "m.module", "state": "m.module",
                "services": "(SELECT count(*) FROM item i WHERE i.processingmodule = CAST(m.id AS TEXT) "
                            "AND i.status <> 4)"}
-    states = {name: Cell(module.problem or req.msg("state_ok"), (("orig", "broken" if module.problem else "ok"),))
-              for name, module in req.processing.items()}
+    states = {name: Cell(req.msg("state_absent"), (("orig", "broken"),))
+              for (name,) in req.db.execute("SELECT DISTINCT module FROM processingmodule")}
+    states.update((name, Cell(module.problem or req.msg("state_ok"), (("orig", "broken" if module.problem else "ok"),)))
+                  for name, module in req.processing.items())
     return sql_list(req, "processingmodule m", columns, "m.id",
                     filters={"name": contains("m.name"), "module": contains("m.module")},
                     labels={"state": states})
