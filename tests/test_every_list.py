@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import Daemon
+from conftest import Daemon, eventually
 from lxml import etree
 
 from billmgr.registry import Registry
@@ -46,6 +46,13 @@ def populated(tmp_path_factory):
         d.mgrctl("-m", "billmgr", func, "name=One", "intname=one", "sok=ok")
     d.pricelist = d.create("pricelist.edit", "itemtype=vds", "name=VDS", "monthly643=100")
     d.addon = d.create("pricelist.addon.edit", f"plid={d.pricelist}", "name=RAM", "addontype=2")
+    d.stored("INSERT INTO processingmodule (name, module, createdate) VALUES ('VDS', 'vdsfile', '2026-01-01')")
+    [(service,)] = d.stored("INSERT INTO item (account, subaccount, pricelist, itemtype, status, createdate) "
+                            "SELECT s.account, s.id, ?, p.itemtype, 5, '2026-01-01' FROM subaccount s, pricelist p "
+                            "WHERE s.account = ? AND p.id = ? RETURNING id", d.pricelist, d.client, d.pricelist)
+    [(d.operation,)] = d.stored("INSERT INTO runningoperation (item, operation, createdate) "
+                                "VALUES (?, 'open', '2026-01-01 00:00:00') RETURNING id", service)
+    d.task = eventually(lambda: d.stored("SELECT id FROM task WHERE runningoperation = ?", d.operation))[0][0]
     yield d
     d.stop()
 
@@ -95,6 +102,12 @@ def context(d, func):
         return [f"plid={d.pricelist}", f"elid={d.addon}"] if func.endswith(".edit") else [f"plid={d.pricelist}"]
     if func == "pricelist.history":
         return [f"elid={d.pricelist}"]
+    if func == "runningoperation.edit":
+        return [f"elid={d.operation}"]
+    if func == "task.edit":
+        return [f"elid={d.task}"]
+    if func == "task.gettype":
+        return ["operation=open"]
     if func in ("desktop", "payment", "expense"):
         return ["authinfo=lists@example.com:Lists-pass1"]
     return []
