@@ -68,7 +68,7 @@ def test_tariff_errors_en_and_ru(panel):
     assert panel.error("pricelist.edit", "itemtype=nosuch", "name=X", "sok=ok")[0] == "missed"
     assert panel.error("pricelist.edit", "itemtype=vds", "name=X", "project=77", "sok=ok")[0] == "missed"
     assert panel.error("pricelist.edit", "itemtype=vds", "name=X", "datacenter=4242", "sok=ok")[0] == "missed"
-    assert panel.error("pricelist.edit", "itemtype=vds", "name=X", "processingmodule=a b", "sok=ok")[0] == "value"
+    assert panel.error("pricelist.edit", "itemtype=vds", "name=X", "processingmodule=a b", "sok=ok")[0] == "missed"
     assert panel.error("pricelist.history", "elid=999999")[0] == "missed"
     en = panel.error("pricelist.edit", "itemtype=vds", "name=X", "monthly643=0.001", "sok=ok")[1]
     ru = panel.error("pricelist.edit", "itemtype=vds", "name=X", "monthly643=0.001", "sok=ok", lang="ru")[1]

@@ -122,7 +122,7 @@ def test_registration_mail_with_a_working_reset_link(panel, smtp):
     reused = panel.mgrctl("-m", "billmgr", "recovery.change", "username=mail@example.com",
                           f"key={query['key'][0]}", "passwd=Other-new-1", "sok=ok")
     assert reused.returncode == 1 and "auth(key)" in reused.stderr
-    tasks = panel.rows("task")
+    tasks = panel.rows("outbox")
     assert tasks[0]["state"] == "Done" and tasks[0]["target"] == "mail@example.com"
 
 
@@ -130,9 +130,9 @@ def test_without_a_relay_mail_waits_visibly(tmp_path):
     d = Daemon(tmp_path).start()
     try:
         d.new_account("quiet@example.com", "notify=on")
-        task = eventually(lambda: next((t for t in d.rows("task") if t.get("reason")), None))
+        task = eventually(lambda: next((t for t in d.rows("outbox") if t.get("reason")), None))
         assert task["state"] == "Pending" and "no SmtpServer" in task["reason"]
-        assert d.rows("task", "filter=on", "state=pending")[0]["id"] == task["id"]
+        assert d.rows("outbox", "filter=on", "state=pending")[0]["id"] == task["id"]
     finally:
         d.stop()
 
@@ -300,7 +300,7 @@ def test_sms_needs_a_gateway_and_goes_through_it(tmp_path):
     d.start()
     try:
         assert d.mgrctl("-m", "billmgr", "account.sms", f"elid={client}", "message=Your code 1234").returncode == 0
-        eventually(lambda: d.rows("task")[0]["state"] == "Done")
+        eventually(lambda: d.rows("outbox")[0]["state"] == "Done")
         assert (tmp_path / "sent").read_text() == "+7 900 111-22-33\nYour code 1234"
     finally:
         d.stop()

@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Daemon
+from conftest import Daemon, eventually
 from lxml import etree
 
 from billmgr.registry import Registry
@@ -56,6 +56,13 @@ def populated(tmp_path_factory):
     ordered = d.ok("v2.vds.order.param", "su=lists@example.com", f"pricelist={d.pricelist}", "order_period=1",
                    "sok=ok")
     d.service, d.billorder = ordered["service_id"], ordered["billorder.id"]
+    d.stored("INSERT INTO processingmodule (name, module, createdate) VALUES ('VDS', 'vdsfile', '2026-01-01')")
+    [(service,)] = d.stored("INSERT INTO item (account, subaccount, pricelist, itemtype, status, createdate) "
+                            "SELECT s.account, s.id, ?, p.itemtype, 5, '2026-01-01' FROM subaccount s, pricelist p "
+                            "WHERE s.account = ? AND p.id = ? RETURNING id", d.pricelist, d.client, d.pricelist)
+    [(d.operation,)] = d.stored("INSERT INTO runningoperation (item, operation, createdate) "
+                                "VALUES (?, 'open', '2026-01-01 00:00:00') RETURNING id", service)
+    d.task = eventually(lambda: d.stored("SELECT id FROM task WHERE runningoperation = ?", d.operation))[0][0]
     yield d
     d.stop()
 
@@ -111,6 +118,12 @@ def context(d, func):
         return [f"billorder={d.billorder}"]
     if func in ("payment.success", "payment.fail", "payment.pending"):
         return [f"elid={d.payment}", "authinfo=lists@example.com:Lists-pass1"]
+    if func == "runningoperation.edit":
+        return [f"elid={d.operation}"]
+    if func == "task.edit":
+        return [f"elid={d.task}"]
+    if func == "task.gettype":
+        return ["operation=open"]
     if func in ("desktop", "payment", "expense", "v2.vds.order.param", "vds.order.param"):
         return ["authinfo=lists@example.com:Lists-pass1"]
     return []

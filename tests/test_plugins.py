@@ -189,7 +189,7 @@ def test_a_failing_external_after_event_leaves_the_success_and_a_task_for_staff(
     assert "broken" in log
     assert ("ERROR billmgr.plugin: after-event aftercreate of account.edit failed after its change was committed "
             "(task 1): Plugin 'aftercreate' failed with exit status 1") in log
-    task = daemon.call("task", out="JSONdata")["elem"][0]
+    task = daemon.call("outbox", out="JSONdata")["elem"][0]
     assert (task["kind"], task["target"], task["state"], task["reason"]) == (
         "event", "aftercreate after account.edit", "Failed", "Plugin 'aftercreate' failed with exit status 1")
     [(payload,)] = daemon.stored("SELECT payload FROM outbox WHERE id = 1")
@@ -207,7 +207,7 @@ def test_a_failing_external_after_event_of_a_read_is_its_error(daemon):
     failed = mgr(daemon, "account")
     assert failed.returncode == 1
     assert failed.stderr == "ERROR plugin(afterlist): Plugin 'afterlist' failed with exit status 2\n"
-    assert daemon.call("task", out="JSONdata").get("elem", []) == []
+    assert daemon.call("outbox", out="JSONdata").get("elem", []) == []
 
 
 def test_after_event_adds_a_field_to_a_core_list(daemon):

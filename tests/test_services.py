@@ -108,10 +108,7 @@ def item(d, elid):
 
 def module_did(d, elid, command):
     """What a processing module does when it has carried ``command`` out: it calls back."""
-    status = {"open": 2, "suspend": 3, "resume": 2, "close": 4}.get(command)
-    if status:
-        d.stored("UPDATE item SET status = ? WHERE id = ?", status, elid)
-    d.stored("DELETE FROM runningoperation WHERE item = ? AND operation = ?", elid, command)
+    d.ok(f"service.post{command}", f"elid={elid}", "sok=ok")
 
 
 def cents(value):

@@ -134,9 +134,9 @@ def test_finished_tasks_are_removed_after_the_retention_period(tmp_path):
                         (ago(30), "pending", "")])
     d.start()
     try:
-        eventually(lambda: d.call("task", out="sjson")["p_elems"]["$"] == "2",
+        eventually(lambda: d.call("outbox", out="sjson")["p_elems"]["$"] == "2",
                    what="old finished tasks were not removed")
-        states = {e["state"]["$orig"] for e in d.call("task", out="sjson")["elem"]}
+        states = {e["state"]["$orig"] for e in d.call("outbox", out="sjson")["elem"]}
         assert states == {"done", "pending"}
     finally:
         d.stop()

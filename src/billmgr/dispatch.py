@@ -28,6 +28,7 @@ from .context import Context
 from .doc import Attachment, Doc, ErrorInfo, RowSource
 from .errors import MgrError
 from .listcache import ListCache
+from .modules.payment import PaymentModules
 from .params import Params
 from .registry import LANGS
 from .snapshot import Snapshot
@@ -101,6 +102,7 @@ class Request:
         self.config = snapshot.config
         self.registry = snapshot.registry
         self.paymodules = snapshot.paymodules
+        self.processing = snapshot.processing
         self.auth = app.auth
         self.store = app.store
 
@@ -135,6 +137,16 @@ def masked(params, private=frozenset()):
     return [(k, "***" if k in SECRET_PARAMS or k in private else v) for k, v in params.pairs]
 
 
+def private_fields(snapshot, func):
+    """What ``func`` never logs or echoes: its private fields, and for ``processing.*`` every crypted
+    connection param a processing module declares (``features`` says which; no form does)."""
+    private = snapshot.registry.private_fields(func)
+    if func.startswith("processing."):
+        private = private | {name for module in snapshot.processing.values() for name, secret in module.params
+                             if secret}
+    return private
+
+
 def non_text(params):
     """The error for a parameter whose name or value is not Unicode text, or holds a NUL; or None.
 
@@ -163,8 +175,8 @@ class Dispatcher:
     """Holds the current snapshot (configuration and registry), the store and
     the clock; turns calls into replies.  A reload replaces ``snapshot``."""
 
-    def __init__(self, registry, store, config, clock, paymodules=None):
-        self.snapshot = Snapshot(1, config, registry, *([paymodules] if paymodules else []))
+    def __init__(self, registry, store, config, clock, paymodules=None, processing=None):
+        self.snapshot = Snapshot(1, config, registry, paymodules or PaymentModules(), processing or {})
         self.store = store
         self.clock = clock
         self.auth = Authenticator(store, clock)
@@ -212,7 +224,7 @@ class Dispatcher:
         lang = params.get("lang") if params.get("lang") in LANGS else "en"
         out = render.resolve(params.get("out"))
         spec = registry.get(func)
-        private = registry.private_fields(func)
+        private = private_fields(snapshot, func)
         caller, cache_key, statements = None, None, None
         try:
             if refusal:
@@ -299,7 +311,7 @@ class Dispatcher:
         if req.sok and not doc.error:
             doc.ok = True          # a confirmed call answers <ok/> whatever else its handler shows
         if doc.ok:
-            doc.tparams = [(name, value) for name, value in masked(params, snapshot.registry.private_fields(spec.name))
+            doc.tparams = [(name, value) for name, value in masked(params, private_fields(snapshot, spec.name))
                            if _ECHOABLE.fullmatch(name)]
         return doc
 

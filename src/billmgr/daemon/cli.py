@@ -116,6 +116,21 @@ def reload(config_path):
     click.echo("reloaded")
 
 
+@main.command()
+@config_option
+@click.argument("when", metavar="DURATION|DATE")
+def clock(config_path, when):
+    """Move the running daemon's test clock forward (only with Option TestClock).
+
+    DURATION is like 1d, 2h30m or 90s; DATE is YYYY-MM-DD or "YYYY-MM-DD HH:MM:SS" (UTC), not before
+    the daemon's time.  Prints the daemon's new time.  Jobs and retries that become due run at once.
+    """
+    try:
+        click.echo(control.clock(_config(config_path), when))
+    except (control.ControlError, control.Unreachable) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _admin(action, *args):
     """Run an admin command; its expected failures become one line and exit 1."""
     try:

@@ -1,13 +1,16 @@
-"""billmgrd start | stop | status | reload: managing a daemon in the background."""
+"""billmgrd start | stop | status | reload | clock: managing a daemon in the background."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 from .. import files
 from ..client.connection import Connection, Unreachable
+from ..clock import FORMAT
 
 
 class ControlError(Exception):
@@ -121,3 +124,35 @@ def reload(config):
     reply = ask(config, {"op": "reload", "out": "text"})
     if reply.get("error"):
         raise ControlError(reply.get("body", "").strip())
+
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_UNITS = (86400, 3600, 60, 1)
+
+
+def _shift(config, seconds):
+    reply = ask(config, {"op": "clock", "shift": seconds, "out": "text"})
+    if reply.get("error"):
+        raise ControlError(reply.get("body", "").strip())
+    return reply["body"]
+
+
+def clock(config, when):
+    """Move a daemon's test clock forward by a duration (``1d``, ``2h30m``, ``90s``) or to a date
+    (``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM:SS``, UTC); the daemon's new time.  Only a daemon
+    started with ``Option TestClock`` obeys; its clock never moves back."""
+    duration = _DURATION.fullmatch(when.strip())
+    if duration and when.strip():
+        return _shift(config, sum(int(n or 0) * unit for n, unit in zip(duration.groups(), _UNITS)))
+    for layout in (FORMAT, "%Y-%m-%d"):
+        try:
+            target = datetime.strptime(when.strip(), layout)
+            break
+        except ValueError:
+            continue
+    else:
+        raise ControlError(f"{when!r} is neither a duration (1d, 2h30m, 90s) nor a date (YYYY-MM-DD [HH:MM:SS])")
+    now = datetime.strptime(_shift(config, 0), FORMAT)
+    if target < now:
+        raise ControlError(f"the clock does not go back: the daemon's time is already {now:{FORMAT}}")
+    return _shift(config, int((target - now).total_seconds()))

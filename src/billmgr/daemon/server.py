@@ -36,12 +36,13 @@ from ..auth import local_caller
 from ..clock import Clock
 from ..dispatch import Dispatcher
 from ..modules import payment as paymodules
+from ..modules import processing
 from ..registry import LANGS, Registry, RegistryError
 from ..store import open_store
 from . import systemd, unixsocket
 from .http import HttpListeners
 from .scheduler import Scheduler
-from .worker import TaskWorker
+from .worker import OperationWorker, TaskWorker
 
 log = logging.getLogger("billmgr.daemon")
 
@@ -86,9 +87,11 @@ class Server:
         self._done = queue.SimpleQueue()
         self.workers = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="billmgr-worker")
         self.store = open_store(config)
-        self.dispatcher = Dispatcher(Registry.load(config.xml, config.addon), self.store, config, Clock(),
-                                     paymodules.load(config))
+        registry = Registry.load(config.xml, config.addon)
+        self.dispatcher = Dispatcher(registry, self.store, config, Clock(), paymodules.load(config),
+                                     processing.load(registry, config))
         self.tasks = TaskWorker(self.store, self.dispatcher.clock, lambda: self.dispatcher.snapshot)
+        self.operations = OperationWorker(self.store, self.dispatcher.clock, lambda: self.dispatcher.snapshot)
         self.scheduler = Scheduler(self.store, self.dispatcher.clock, lambda: self.dispatcher.snapshot)
 
     @property
@@ -112,7 +115,9 @@ class Server:
         for name in ("db", "socket", "http_listen", "writer_wait"):
             if getattr(new_config, name) != getattr(self.config, name):
                 log.warning("%s changed in the configuration; it takes effect after a restart", name)
-        self.dispatcher.snapshot = self.dispatcher.snapshot.next(new_config, registry, paymodules.load(new_config))
+        self.dispatcher.snapshot = self.dispatcher.snapshot.next(new_config, registry, paymodules.load(new_config),
+                                                                 processing.load(registry, new_config))
+        self.operations.poke()
         logs.set_level(new_config.log_level)
         log.info("reloaded: %d functions from %d files", len(registry.functions), len(registry.files))
         return None
@@ -151,10 +156,14 @@ class Server:
             return {"error": None, "body": registry.describe(lang, name) + "\n"}
         if op == "status":
             return {"error": None, "status": self.status()}
-        if op == "clock" and self.config.test_clock:
-            if abs(message.get("shift") or 0) > MAX_SHIFT:
+        if op == "clock":
+            if not self.config.test_clock:
+                raise errors.MgrError("value", "op", op, detail="the clock moves only with Option TestClock")
+            if not 0 <= (message.get("shift") or 0) <= MAX_SHIFT:
                 raise errors.value("shift", message.get("shift"))
             self.dispatcher.clock.shift(message.get("shift") or 0)
+            self.operations.poke()     # what the new time makes due runs now
+            self.tasks.poke()
             return {"error": None, "body": self.dispatcher.clock.stamp()}
         raise errors.value("op", op)
 
@@ -303,7 +312,8 @@ class Server:
             self._stream(conn, reply)
         else:
             self._hand_over(conn, protocol.encode(reply), last=True)
-        self.tasks.poke()   # the request may have queued mail or other tasks
+        self.tasks.poke()   # the request may have queued mail, other tasks or module commands
+        self.operations.poke()
 
     def _stream(self, conn, head):
         """On a worker thread: send a streamed reply, a frame per chunk, as fast as the client reads.
@@ -440,6 +450,7 @@ class Server:
         files.write(self.config.pid, f"{os.getpid()}\n")
         self._selector = selectors.DefaultSelector()
         self.tasks.start()
+        self.operations.start()
         self.scheduler.start()
         self._selector.register(listener, selectors.EVENT_READ, "accept")
         self._selector.register(wake_r, selectors.EVENT_READ, "wake")
@@ -466,6 +477,7 @@ class Server:
             self._drain()
             self.scheduler.stop()
             self.tasks.stop()
+            self.operations.stop()
             self.workers.shutdown(wait=True)
             self._selector.close()
             self.store.close()

@@ -1,4 +1,5 @@
-"""The task worker: carries out the outbox after commit, with retries.
+"""The workers: the task worker carries out the outbox after commit, with retries; the operation
+worker runs processing modules' commands (modules/operations.py).
 
 It runs on its own thread, wakes every second (or when poked after a
 commit) and delivers due tasks outside any transaction, recording each
@@ -19,6 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from .. import errors, logs
+from ..modules import operations
 from ..store import outbox
 
 log = logging.getLogger("billmgr.worker")
@@ -76,16 +78,17 @@ def send_sms(payload, config):
 DELIVERERS = {"mail": send_mail, "sms": send_sms}
 
 
-class TaskWorker:
-    def __init__(self, store, clock, snapshot):
-        self.store = store
-        self.clock = clock
-        self.snapshot = snapshot      # () -> the current Snapshot; each round takes one
-        self._next_purge = None
-        self._recovered = False     # tasks a stopped daemon left half-sent are pending again
+class Rounds:
+    """A thread doing ``round()`` every second, or at once when poked after a commit; a fault in
+    one round is logged and the next round comes all the same."""
+
+    NAME = "billmgr-rounds"
+    STOP_WAIT = 5.0
+
+    def __init__(self):
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="billmgr-tasks", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.NAME, daemon=True)
 
     def start(self):
         self._thread.start()
@@ -96,18 +99,53 @@ class TaskWorker:
     def stop(self):
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=SMTP_TIMEOUT + 5)
+        self._thread.join(timeout=self.STOP_WAIT)
 
     def _run(self):
         while not self._stop.is_set():
             try:
-                self.deliver_due()
+                self.round()
             except errors.MgrError as exc:   # busy: another process holds the database's write lock
-                log.warning("task worker: the database is %s; retrying in a second", exc.type)
+                log.warning("%s: the database is %s; retrying in a second", self.NAME, exc.type)
             except Exception:
-                log.exception("task worker fault; retrying in a second")
+                log.exception("%s fault; retrying in a second", self.NAME)
             self._wake.wait(1.0)
             self._wake.clear()
+
+    def round(self):
+        raise NotImplementedError
+
+
+class OperationWorker(Rounds):
+    """Runs the due running operations; one daemon at a time (``Store.hold``).  A daemon stopping
+    does not wait for a module still running: its operation was counted, and is tried again."""
+
+    NAME = "billmgr-operations"
+
+    def __init__(self, store, clock, snapshot):
+        super().__init__()
+        self.store, self.clock, self.snapshot = store, clock, snapshot
+
+    def round(self):
+        if self.store.hold("operations"):
+            while operations.run_due(self.store, self.clock, self.snapshot()) and not self._stop.is_set():
+                pass
+
+
+class TaskWorker(Rounds):
+    NAME = "billmgr-tasks"
+    STOP_WAIT = SMTP_TIMEOUT + 5
+
+    def __init__(self, store, clock, snapshot):
+        super().__init__()
+        self.store = store
+        self.clock = clock
+        self.snapshot = snapshot      # () -> the current Snapshot; each round takes one
+        self._next_purge = None
+        self._recovered = False     # tasks a stopped daemon left half-sent are pending again
+
+    def round(self):
+        self.deliver_due()
 
     def deliver_due(self):
         if not self.store.hold("tasks"):     # another daemon on the same database delivers them

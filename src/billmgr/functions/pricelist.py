@@ -24,7 +24,6 @@ from .currency import known
 PERIODS = {"day": -50, "monthly": 1, "quarterly": 3, "semiannual": 6, "annually": 12, "biennial": 24,
            "triennial": 36}
 _PRICE = re.compile(rf"({'|'.join(PERIODS)})([0-9]{{1,4}})")
-_MODULE = re.compile(r"[A-Za-z0-9_-]{0,64}")
 _STORED = ("itemtype", "project", "name", "name_ru", "billdaily", "processingmodule", "allowchange",
            "returnpolicy", "active")
 _FLAGS = ("billdaily", "allowchange", "returnpolicy", "active")
@@ -164,8 +163,10 @@ def _given(req):
             raise errors.missed("project", req.params.get("project"))
     if "name" in values and not values["name"]:
         raise errors.empty("name")
-    if not _MODULE.fullmatch(values.get("processingmodule", "")):
-        raise errors.value("processingmodule", values["processingmodule"])
+    module = values.get("processingmodule", "")
+    if module and not req.db.execute("SELECT 1 FROM processingmodule WHERE CAST(id AS TEXT) = ?",
+                                     (module,)).fetchone():
+        raise errors.missed("processingmodule", module)
     return values
 
 

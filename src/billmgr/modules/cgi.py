@@ -68,7 +68,7 @@ def environment(config, request):
 def run(path, env, body):
     """(HTTP status, headers as (bytes, bytes), body) of one run of the script at ``path``."""
     try:
-        status, out, err = process.run(path, env, os.path.dirname(path), body, TIMEOUT, MAX_OUTPUT)
+        status, out, err = process.run([path], env, os.path.dirname(path), body, TIMEOUT, MAX_OUTPUT)
     except OSError as exc:
         raise ScriptFailed(502, f"cannot start: {exc.strerror or exc}") from None
     except process.Timeout:

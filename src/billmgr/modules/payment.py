@@ -137,8 +137,8 @@ def run(config, module, command, stdin=b"", args=()):
     when the run itself fails.
     """
     try:
-        status, out, err = process.run(module.executable, environment.base(config), os.path.dirname(module.executable),
-                                       stdin, TIMEOUT, MAX_OUTPUT, ("--command", command, *args))
+        status, out, err = process.run([module.executable, "--command", command, *args], environment.base(config),
+                                       os.path.dirname(module.executable), stdin, TIMEOUT, MAX_OUTPUT)
     except OSError as exc:
         raise CommandError("cannot be started", "msg_error_plugin_start", detail=exc.strerror or str(exc)) from None
     except process.Timeout:

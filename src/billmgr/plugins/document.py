@@ -20,7 +20,7 @@ class DocumentError(Exception):
     """The output is not a result document; the message says why."""
 
 
-def _parser():
+def parser():
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                            huge_tree=False, remove_comments=True, remove_pis=True)
 
@@ -78,7 +78,7 @@ def parse(data, columns=(), listing=False):
     without rows.
     """
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, parser())
     except etree.XMLSyntaxError as exc:
         raise DocumentError(f"invalid XML: {exc}") from None
     if root.tag != "doc":

@@ -93,7 +93,7 @@ class Script:
             current.func, current.lang = req.spec.name, req.lang
             stdin = protocol.utf8(render.render(current, "xml")[1])
         try:
-            status, out, err = process.run(self.path, environment(req, event), os.path.dirname(self.path),
+            status, out, err = process.run([self.path], environment(req, event), os.path.dirname(self.path),
                                            stdin, self.timeout, MAX_OUTPUT)
         except OSError as exc:
             raise self._fault(req, "msg_error_plugin_start", detail=exc.strerror or str(exc)) from None

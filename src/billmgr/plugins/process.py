@@ -24,13 +24,13 @@ class TooLarge(Exception):
     """The handler printed more than the limit."""
 
 
-def run(path, env, cwd, stdin, timeout, limit, args=()):
-    """(exit status, stdout, the tail of stderr) of one run of ``path`` with argument words ``args``.
+def run(argv, env, cwd, stdin, timeout, limit):
+    """(exit status, stdout, the tail of stderr) of one run of ``argv`` (the executable and its arguments).
 
     Raises OSError when it cannot be started, Timeout or TooLarge after
     killing it.  A negative status is the signal that killed it.
     """
-    proc = subprocess.Popen([path, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, cwd=cwd, start_new_session=True)
     try:
         out, err = _exchange(proc, stdin, time.monotonic() + timeout, limit)

@@ -32,12 +32,13 @@ class Families:
 class Registry:
     """An immutable snapshot; a reload builds a new one and swaps it in whole."""
 
-    def __init__(self, functions, messages, files, parts=None):
+    def __init__(self, functions, messages, files, parts=None, modules=None):
         self.functions = functions
         self.messages = messages
         self.files = files
         self.parts = parts or {}   # forms shown by another function (see loader.load)
         self.families = Families(functions)
+        self.modules = modules or {}   # plugin name -> Module: the plugins that are modules (loader.Module)
         self._memo = {}
 
     def memo(self, key, make):
@@ -69,10 +70,11 @@ class Registry:
         return spec
 
     def private_fields(self, name):
-        """Names of the secret fields of ``name``'s parts: never logged, echoed or shown back."""
+        """Names of the secret fields of ``name`` and its parts: never logged, echoed or shown back."""
+        own = self.functions[name].fields if name in self.functions else ()
         return self.memo(("private", name), lambda: frozenset(
-            f.name for part, spec in self.parts.items() if part.startswith(name + ".")
-            for f in spec.fields if f.private))
+            [f.name for f in own if f.private] + [f.name for part, spec in self.parts.items()
+                                                  if part.startswith(name + ".") for f in spec.fields if f.private]))
 
     def message(self, lang, group, key, default=None):
         """Text of ``key`` for function ``group``: its own, then common, then English."""

@@ -8,6 +8,7 @@ RegistryError naming the file and line, so a reload can keep the old registry.
 
 import importlib
 from pathlib import Path
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -25,6 +26,14 @@ CHECKS = ("int", "email", "url", "date", "datetime", "ip", "money", "phone")
 
 class RegistryError(Exception):
     """A metadata file cannot be loaded; the message names file and line."""
+
+
+class Module(NamedTuple):
+    """A plugin declared as a module (``<plugin name="N"><group>G</group></plugin>``): a processing
+    module, a payment method...  What it can do is asked of its executable, not of the registry."""
+    name: str
+    group: str
+    source: str
 
 
 def _parser():
@@ -186,14 +195,14 @@ def _owner(name, functions):
 
 
 def load(plugin_dir=None, addon_dir=None):
-    """(functions, messages, files, parts) from the core and plugin metadata.
+    """(functions, messages, files, parts, modules) from the core and plugin metadata.
 
     cgi and xml handlers are executables in ``addon_dir``.  A form with no
     handler whose name extends a function's (a payment module's
     ``paymethod.edit.<name>``) is a part of that function, shown by it and
     never called by itself.
     """
-    functions, messages, files = {}, {}, []
+    functions, messages, files, modules = {}, {}, [], {}
     pending_handlers = []
     for path, is_plugin in metadata_files(plugin_dir):
         try:
@@ -205,6 +214,10 @@ def load(plugin_dir=None, addon_dir=None):
         if root.tag != "mgrdata":
             _fail(path, root, f"root element must be <mgrdata>, not <{root.tag}>")
         files.append(str(path))
+        for node in root.iterfind("plugin"):
+            group = (node.findtext("group") or "").strip()
+            if node.get("name") and group:
+                modules[node.get("name")] = Module(node.get("name"), group, str(path))
         for node in root.iterfind("metadata"):
             spec = _function(path, node, is_plugin)
             previous = functions.get(spec.name)
@@ -227,4 +240,4 @@ def load(plugin_dir=None, addon_dir=None):
     missing = sorted(name for name, spec in functions.items() if spec.handler is None)
     if missing:
         raise RegistryError(f"functions without a handler: {', '.join(missing)}")
-    return functions, messages, files, parts
+    return functions, messages, files, parts, modules

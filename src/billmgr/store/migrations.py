@@ -510,7 +510,30 @@ def m010_services(step):
     """)
 
 
-def m011_nightly(step):
+def m011_processing_modules(step):
+    """Processing modules as staff set them up (a name, the module that does the work, its connection
+    parameters -- crypted ones encrypted), and tasks: what a person must do when a module could not.
+
+    ``item.processingmodule`` and ``pricelist.processingmodule`` hold a ``processingmodule.id`` as text.
+    A task keeps the id of the running operation it is about even once that operation is gone.
+    """
+    step.script("""
+    CREATE TABLE processingmodule (
+        {id}, name TEXT NOT NULL, module TEXT NOT NULL, createdate TEXT NOT NULL);
+    CREATE TABLE processingmodule_param (
+        processingmodule BIGINT NOT NULL REFERENCES processingmodule(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, value TEXT NOT NULL, crypted BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (processingmodule, name));
+    CREATE TABLE task (
+        {id}, item BIGINT REFERENCES item(id) ON DELETE CASCADE, runningoperation BIGINT,
+        type TEXT NOT NULL, status BIGINT NOT NULL DEFAULT 1 CHECK (status IN (1, 2)),
+        params TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '', createdate TEXT NOT NULL, closedate TEXT);
+    CREATE INDEX task_status ON task (status, id);
+    CREATE INDEX task_runningoperation ON task (runningoperation, status)
+    """)
+
+
+def m012_nightly(step):
     """The nightly run's record of each (day, step) it ran, and the notices it sent per service and day
     (each sent once: the key is the primary key)."""
     step.script("""
@@ -528,7 +551,7 @@ def m011_nightly(step):
 
 MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money, m005_lists_at_scale, m006_payments,
               m007_money_rules, m008_payment_items, m009_catalog,
-              m010_services, m011_nightly]
+              m010_services, m011_processing_modules, m012_nightly]
 POSTGRES_BASELINE = 8       # the version postgres.sql is; MIGRATIONS past it take a Step
 _LOCK = 0x62696c6c          # the advisory lock two daemons starting at once take to migrate one at a time
 
