@@ -135,7 +135,8 @@ def test_a_client_walks_a_services_whole_life(shop):
     assert balance(d, d.alice) == "7669.00"
     assert d.stored("SELECT o.intname, i.domain FROM item i JOIN ostemplate o ON o.id = i.ostemplate "
                     "WHERE i.id = ?", vds) == [(OS, "vds.test")]
-    module_did(d, vds, "open")
+    d.ok("vds.open", f"elid={vds}", "sok=ok")          # a module may report it so, too
+    assert item(d, vds)["status"] == 2 and item(d, vds)["operations"] == []
 
     dedic = web_call(d, DEDIC_URL)                    # no skipbasket: into the basket, nothing charged
     billorder, dedic = int(dedic["billorder.id"]["$"]), int(dedic["service_id"]["$"])
@@ -168,6 +169,7 @@ def test_a_client_walks_a_services_whole_life(shop):
     assert "billorder.id" in raised and balance(d, d.alice) == "7519.00"
     web_call(d, "func=basket.pay")
     assert balance(d, d.alice) == "7391.00" and item(d, vds)["operations"] == ["setparam"]
+    assert d.stored("SELECT params FROM runningoperation WHERE item = ?", vds) == [('{"addon": 11, "value": 512}',)]
     module_did(d, vds, "setparam")
     assert d.stored("SELECT intvalue FROM item WHERE parent = ? AND pricelist = 11", vds) == [(512,)]
 
@@ -299,10 +301,15 @@ def test_a_client_cannot_touch_another_clients_service_nor_staff_fields(shop):
     assert web_call(shop, f"func=vhost.edit&elid={vhost}&domain={shown['domain']['$']}&autoprolong=1&sok=ok",
                     own).get("ok") is not None
     # staff may (the seed's admin vds.edit): domain, ip, user name, server
-    shop.ok("vhost.edit", f"elid={vhost}", "username=user134", "domain=company.com", "ip=8.8.8.8",
-            "serverid=node-3", "sok=ok")
+    assert web_call(shop, f"func=vhost.edit&elid={vhost}&userpassword=mine&sok=ok", own)["error"]["$type"] == "access"
+    shop.ok("vhost.edit", f"elid={vhost}", "username=user134", "userpassword=jYh4nsqe", "domain=company.com",
+            "ip=8.8.8.8", "serverid=node-3", "sok=ok")
     assert shop.stored("SELECT domain, ip, username, serverid FROM item WHERE id = ?", int(vhost)) == [
         ("company.com", "8.8.8.8", "user134", "node-3")]
+    [(kept, crypted)] = shop.stored("SELECT value, crypted FROM item_param WHERE item = ? AND name = 'userpassword'",
+                                    int(vhost))
+    assert crypted == 1 and "jYh4nsqe" not in kept and "jYh4nsqe" not in shop.log.read_text()
+    assert "jYh4nsqe" not in json.dumps(web_call(shop, f"func=vhost.edit&elid={vhost}", ADMIN))
     assert web_call(shop, f"func=vds.edit&elid={vhost}", own)["error"]["$type"] == "missed"   # not a vds
 
 

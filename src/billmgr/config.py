@@ -139,13 +139,17 @@ def _days_ahead(text):
 
 
 def _time_of_day(text):
+    """(hour, minute), or None for ``off``."""
+    if text == "off":
+        return None
     hour, _, minute = text.partition(":")
     if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60 and len(minute) == 2):
         raise ValueError("expected a time of day, HH:MM")
     return int(hour), int(minute)
 
 
-_SHOWN = {_listen_address: _address, _time_of_day: lambda hour_minute: "{:02}:{:02}".format(*hour_minute)}
+_SHOWN = {_listen_address: _address,
+          _time_of_day: lambda hour_minute: "{:02}:{:02}".format(*hour_minute) if hour_minute else "off"}
 
 
 def _plain_name(text):

@@ -1,4 +1,5 @@
-"""The scheduler: starts the nightly run once a day, at ``NightlyTime`` of the daemon's clock.
+"""The scheduler: starts the nightly run once a day, at ``NightlyTime`` of the daemon's clock
+(``NightlyTime off``: never; cron runs ``billmgrd nightly`` instead).
 
 It looks every second (a moved test clock is seen at once) and asks the
 database only when the day has no finished run yet, so a daemon started
@@ -10,6 +11,7 @@ one of them at a time runs it (``Store.hold``).
 import logging
 import threading
 
+from .. import errors
 from ..jobs import nightly
 
 log = logging.getLogger("billmgr.scheduler")
@@ -33,14 +35,16 @@ class Scheduler:
         while not self._stop.wait(1.0):
             try:
                 self.tick()
+            except errors.MgrError as exc:   # busy: another process holds the database's write lock
+                log.warning("scheduler: the database is %s; trying again in a second", exc.type)
             except Exception:
                 log.exception("scheduler fault; trying again in a second")
 
     def tick(self):
         snapshot = self.snapshot()
-        now = self.clock.now()
+        at, now = snapshot.config.nightly_time, self.clock.now()
         day = now.date()
-        if self._done == day or (now.hour, now.minute) < snapshot.config.nightly_time:
+        if at is None or self._done == day or (now.hour, now.minute) < at:
             return
         if self._finished(day):
             self._done = day

@@ -5,8 +5,9 @@ Each moves the item as modules/callbacks.py says and answers ``<ok/>`` with ``tp
 ``elid`` (``elid=1,2``) move several items in the one transaction.
 """
 
-from .. import crypted, errors
+from .. import errors
 from ..modules import callbacks
+from ..services import items
 
 
 def _each(req, move):
@@ -65,12 +66,5 @@ def service_setexpiredate(req):
 
 def service_saveparam(req):
     """Keep (or, without ``value``, drop) one param of the service; ``crypted=on`` keeps it encrypted."""
-    elid, name = _item(req), req.params.get("name")
-    if "value" not in req.params:
-        req.db.execute("DELETE FROM item_param WHERE item = ? AND name = ?", (elid, name))
-        return
-    secret = req.params.get("crypted") == "on"
-    value = crypted.encrypt(req.config, req.params.get("value")) if secret else req.params.get("value")
-    req.db.execute("INSERT INTO item_param (item, name, value, crypted) VALUES (?, ?, ?, ?) "
-                   "ON CONFLICT (item, name) DO UPDATE SET value = excluded.value, crypted = excluded.crypted",
-                   (elid, name, value, int(secret)))
+    items.save_param(req.context, _item(req), req.params.get("name"), req.params.get("value"),
+                     req.params.get("crypted") == "on")

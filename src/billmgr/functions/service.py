@@ -19,6 +19,7 @@ from ..billing.currency import currency as iso_currency
 from ..billing.errors import InvalidValue
 from ..doc import Cell, Doc
 from ..lists import Filter, contains, equals, localized_name, sql_list
+from ..modules import callbacks
 from ..services import basket, items, lines, tariffs
 from ..sqlmoney import shown
 from ..validation import integer
@@ -309,6 +310,8 @@ def _admin_changes(req, item):
     for param, column in (("ostempl", "ostemplate"), ("recipe", "recipe")):
         if req.params.get(param):
             changes[column] = _offered(req, item.pricelist, param)
+    if "userpassword" in req.params:     # kept encrypted, as a module keeps its crypted params
+        items.save_param(req.context, item.id, "userpassword", req.params.get("userpassword") or None, secret=True)
     return changes
 
 
@@ -368,3 +371,14 @@ def _mover(command, wanted, **columns):
 
 service_suspend = _mover("suspend", items.ACTIVE, suspenddate="now", autosuspend=0)
 service_resume = _mover("resume", items.SUSPENDED)
+
+
+def service_open(req):
+    """``<type>.open elid sok=ok``: a module reports the service open (the same as service.postopen)."""
+    _, intname, _ = _itemtype(req)
+    if req.sok:
+        for elid in req.params.ids():
+            items.load(req.db, elid, intname=intname)
+            callbacks.opened(req.context, elid)
+        return Doc.success()
+    return _edit_form(req, _own(req, intname=intname))

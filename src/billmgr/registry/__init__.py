@@ -71,10 +71,14 @@ class Registry:
 
     def private_fields(self, name):
         """Names of the secret fields of ``name`` and its parts: never logged, echoed or shown back."""
-        own = self.functions[name].fields if name in self.functions else ()
-        return self.memo(("private", name), lambda: frozenset(
-            [f.name for f in own if f.private] + [f.name for part, spec in self.parts.items()
-                                                  if part.startswith(name + ".") for f in spec.fields if f.private]))
+        spec = self.get(name)
+        if spec is None:
+            return frozenset()
+        declared = spec.family or name     # a family's members share its fields
+        return self.memo(("private", declared), lambda: frozenset(
+            [f.name for f in spec.fields if f.private] + [f.name for part, form in self.parts.items()
+                                                          if part.startswith(declared + ".")
+                                                          for f in form.fields if f.private]))
 
     def message(self, lang, group, key, default=None):
         """Text of ``key`` for function ``group``: its own, then common, then English."""

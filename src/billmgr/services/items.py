@@ -12,7 +12,7 @@ value's id).
 from dataclasses import dataclass
 from datetime import date
 
-from .. import errors
+from .. import crypted, errors
 from ..billing.currency import currency as iso_currency
 from ..billing.money import Money
 
@@ -85,6 +85,16 @@ def pending(db, item):
     """The module commands still to be carried out for ``item``."""
     return [op for (op,) in db.execute("SELECT operation FROM runningoperation WHERE item = ? ORDER BY id",
                                        (item,))]
+
+
+def save_param(ctx, item, name, value=None, secret=False):
+    """Keep param ``name`` of ``item`` (encrypted when ``secret``), or drop it when ``value`` is None."""
+    if value is None:
+        ctx.db.execute("DELETE FROM item_param WHERE item = ? AND name = ?", (item, name))
+        return
+    ctx.db.execute("INSERT INTO item_param (item, name, value, crypted) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT (item, name) DO UPDATE SET value = excluded.value, crypted = excluded.crypted",
+                   (item, name, crypted.encrypt(ctx.config, value) if secret else value, int(secret)))
 
 
 def update(ctx, item, **values):

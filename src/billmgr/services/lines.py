@@ -6,6 +6,7 @@ change that needs the outside world is recorded for its module
 (``items.record``) in the same transaction.
 """
 
+import json
 from dataclasses import dataclass
 
 from .. import charges, errors, ledger
@@ -137,8 +138,8 @@ def _change_addon(ctx, item, target, line, name, name_ru, postpaid):
     else:
         add_child(ctx, item, line.addon, line.value)
     items.update(ctx, item.id, cost=service_cost(ctx, item, item.period).minor)
-    if item.status != items.ORDERED:
-        items.record(ctx, item.id, "setparam")
+    if item.status != items.ORDERED:      # the module gets --addon ID --value V
+        items.record(ctx, item.id, "setparam", json.dumps({"addon": line.addon, "value": line.value}))
 
 
 def add_child(ctx, item, addon, value):
