@@ -212,9 +212,10 @@ def migrate(config_path):
 @config_option
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="The day to run for (default: today).")
 @click.option("--step", "steps", multiple=True, metavar="STEP",
-              help="Run only STEP (repeatable): billdaily, renew, suspend, delete, notify; default: all, in order.")
+              help="Run only STEP (repeatable): billdaily, statistics, renew, suspend, delete, notify; "
+                   "default: all, in order.")
 def nightly(config_path, day, steps):
-    """Run the nightly billing now: daily charges, auto-renewals, suspensions, deletions and expiry notices.
+    """Run the nightly billing now: daily charges, usage, auto-renewals, suspensions, deletions, notices.
 
     Safe beside a running billmgrd and safe to repeat: each service is done once per day.
     """

@@ -1,5 +1,5 @@
-"""The nightly run: for one day, the daily charges, auto-renewals, suspensions, deletions and expiry
-notices, each a step that can also run by itself.
+"""The nightly run: for one day, the daily charges, yesterday's usage, auto-renewals, suspensions,
+deletions and expiry notices, each a step that can also run by itself.
 
 Every step picks its services by a condition its own work makes false
 (a renewed service no longer expires soon, a suspended one is no longer
@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from .. import errors, ledger, mail
 from ..context import Context
-from ..services import items, lines
+from ..services import items, lines, usage
 
 log = logging.getLogger("billmgr.nightly")
 
@@ -49,6 +49,19 @@ def _billdaily(ctx, item, day, config):
     if item.status != items.ACTIVE or (item.expiry and item.expiry > day):
         raise Skip()
     lines.carry_out(ctx, lines.day_of(ctx, item, day))
+
+
+def _statistics_candidates(db, day, config):
+    yesterday = (day - timedelta(days=1)).isoformat()
+    return db.execute("SELECT i.id FROM item i WHERE i.parent IS NULL AND i.status IN (?, ?, ?) AND EXISTS "
+                      "(SELECT 1 FROM pricelist a WHERE a.parent = i.pricelist AND a.billtype = ?) AND NOT EXISTS "
+                      "(SELECT 1 FROM itemstat_charge c WHERE c.item = i.id AND c.statdate = ?) ORDER BY i.id",
+                      (items.ACTIVE, items.SUSPENDED, items.PROCESSING, usage.STATISTICS, yesterday))
+
+
+def _statistics(ctx, item, day, config):
+    """Charge yesterday's usage (service.statdaily without force)."""
+    usage.charge_day(ctx, item.id, day - timedelta(days=1))
 
 
 def _renew_candidates(db, day, config):
@@ -119,6 +132,7 @@ def _notice(ctx, item, day, config):
 
 
 STEPS = {"billdaily": (_billdaily_candidates, _billdaily),
+         "statistics": (_statistics_candidates, _statistics),
          "renew": (_renew_candidates, _renew),
          "suspend": (_suspend_candidates, _suspend),
          "delete": (_delete_candidates, _delete),

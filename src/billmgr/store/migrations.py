@@ -549,9 +549,25 @@ def m012_nightly(step):
     """)
 
 
+def m013_statistics(step):
+    """Usage of statistics add-ons per service, add-on and day, and the day's charge for it: one per
+    (service, add-on, day) -- the key is the primary key; a forced recount replaces the row."""
+    step.script("""
+    CREATE TABLE itemstat (
+        item BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,
+        addon BIGINT NOT NULL REFERENCES pricelist(id) ON DELETE CASCADE,
+        statdate TEXT NOT NULL, value BIGINT NOT NULL CHECK (value >= 0), PRIMARY KEY (item, addon, statdate));
+    CREATE TABLE itemstat_charge (
+        item BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,
+        addon BIGINT NOT NULL REFERENCES pricelist(id) ON DELETE CASCADE,
+        statdate TEXT NOT NULL, usage BIGINT NOT NULL, units BIGINT NOT NULL, amount BIGINT NOT NULL,
+        expense BIGINT REFERENCES expense(id) ON DELETE SET NULL, PRIMARY KEY (item, addon, statdate))
+    """)
+
+
 MIGRATIONS = [m001_accounts, m002_clients, m003_employees, m004_money, m005_lists_at_scale, m006_payments,
               m007_money_rules, m008_payment_items, m009_catalog,
-              m010_services, m011_processing_modules, m012_nightly]
+              m010_services, m011_processing_modules, m012_nightly, m013_statistics]
 POSTGRES_BASELINE = 8       # the version postgres.sql is; MIGRATIONS past it take a Step
 _LOCK = 0x62696c6c          # the advisory lock two daemons starting at once take to migrate one at a time
 
