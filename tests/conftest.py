@@ -99,7 +99,7 @@ class Daemon:
                 atexit.register(_pg_drop, self.database)
             settings = "".join(f"{line}\n" for line in settings.splitlines()) + _pg_settings(self.database)
         if "NightlyTime" not in settings:    # tests that want the nightly run say when
-            settings = f"NightlyTime off\n{settings}"
+            settings = f"{settings.rstrip(chr(10))}\nNightlyTime off\n"
         self.conf.write_text(f"path data {self.root}\n{settings}")
         self.socket = self.root / "billmgr.sock"
         self.db = self.root / "billmgr.db"

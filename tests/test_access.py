@@ -170,6 +170,10 @@ def check_service_prolong(d):
     _refused(d, "service.prolong", f"elid={d.bob_vds}", "period=1", "skipbasket=on", "sok=ok", error="missed(item)")
 
 
+def check_service_stat(d):
+    _refused(d, "service.stat", f"elid={d.bob_vds}", error="missed(item)")
+
+
 def check_basket(d):
     assert d.rows("basket", d.as_alice, f"plid={d.bob}") == []
 
@@ -191,6 +195,7 @@ def check_payment_add_pay(d):
 CONFINEMENT = {"vds": check_vds, "v2.vds.order.param": check_order,
                "vds.order.param": lambda d: check_order(d, "vds.order.param"), "vds.edit": check_vds_edit,
                "vds.delete": check_vds_delete, "service.prolong": check_service_prolong, "basket": check_basket,
+               "service.stat": check_service_stat,
                "basket.delete": check_basket_delete, "basket.pay": check_basket_pay,
                "payment.add.pay": check_payment_add_pay,
                "account.payment": check_account_payment, "payment.add": check_payment_add,

@@ -2,10 +2,11 @@
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Daemon, eventually
+from conftest import BILLMGRD, Daemon, eventually
 from lxml import etree
 
 from billmgr.registry import Registry
@@ -53,9 +54,13 @@ def populated(tmp_path_factory):
     d.mgrctl("-m", "billmgr", "-R")
     d.pricelist = d.create("pricelist.edit", "itemtype=vds", "name=VDS", "monthly643=100")
     d.addon = d.create("pricelist.addon.edit", f"plid={d.pricelist}", "name=RAM", "addontype=2")
+    d.create("pricelist.addon.edit", f"plid={d.pricelist}", "name=Traffic", "intname=traffic", "addontype=2",
+             "billtype=3", "overage643=1")
     ordered = d.ok("v2.vds.order.param", "su=lists@example.com", f"pricelist={d.pricelist}", "order_period=1",
                    "sok=ok")
     d.service, d.billorder = ordered["service_id"], ordered["billorder.id"]
+    d.ok("service.setstat", f"item={d.service}", "addon=traffic", "statdate=2026-01-01", "value=5")
+    assert subprocess.run([BILLMGRD, "nightly", "--step", "notify"], env=d.env, capture_output=True).returncode == 0
     d.stored("INSERT INTO processingmodule (name, module, createdate) VALUES ('VDS', 'vdsfile', '2026-01-01')")
     [(service,)] = d.stored("INSERT INTO item (account, subaccount, pricelist, itemtype, status, createdate) "
                             "SELECT s.account, s.id, ?, p.itemtype, 5, '2026-01-01' FROM subaccount s, pricelist p "
@@ -112,7 +117,7 @@ def context(d, func):
         return [f"plid={d.pricelist}", f"elid={d.addon}"] if func.endswith(".edit") else [f"plid={d.pricelist}"]
     if func == "pricelist.history":
         return [f"elid={d.pricelist}"]
-    if func in ("vds.edit", "service.prolong"):
+    if func in ("vds.edit", "service.prolong", "service.stat", "vds.open"):
         return [f"elid={d.service}"]
     if func == "payment.add.pay":
         return [f"billorder={d.billorder}"]

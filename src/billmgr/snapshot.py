@@ -23,6 +23,7 @@ class Snapshot(NamedTuple):
     paymodules: PaymentModules = PaymentModules()   # the payment modules loaded with this configuration
     processing: dict = {}    # name -> modules.processing.Module: what each processing module said it does
 
-    def next(self, config, registry, paymodules, processing):
-        """The snapshot that replaces this one at a reload."""
-        return Snapshot(self.version + 1, config, registry, paymodules, processing)
+    def next(self, config, registry, paymodules=None, processing=None):
+        """The snapshot that replaces this one at a reload (the modules kept when none are given)."""
+        return Snapshot(self.version + 1, config, registry, paymodules or self.paymodules,
+                        self.processing if processing is None else processing)
