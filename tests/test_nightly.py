@@ -150,7 +150,7 @@ def test_the_daemon_runs_the_day_at_its_time_and_the_next_day_when_its_clock_get
     try:
         def finished(day):
             return len([row for row in d.rows("nightly", "filter=on", f"day={day.isoformat()}")
-                        if row.get("finished")]) == 6
+                        if row.get("finished")]) == 7
         eventually(lambda: finished(TODAY), what="today's run did not finish")
         shift_clock(d, 86400)
         eventually(lambda: finished(TODAY + timedelta(days=1)), what="the next day's run did not start")
@@ -186,7 +186,7 @@ def test_a_daemon_killed_in_the_middle_of_the_run_finishes_it_without_charging_t
     d.start()
     try:
         eventually(lambda: len(d.stored("SELECT 1 FROM nightly_run WHERE day = ? AND finished IS NOT NULL",
-                                        TODAY.isoformat())) == 6, timeout=300, what="the run was not finished")
+                                        TODAY.isoformat())) == 7, timeout=300, what="the run was not finished")
         assert d.stored("SELECT count(*), count(DISTINCT item) FROM expense WHERE operation = 'prolong'") == [
             (10000, 10000)]
         for account, _ in owners:          # 3000.00 less 1000 renewals of 3.00 each

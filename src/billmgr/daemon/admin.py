@@ -265,6 +265,7 @@ def nightly(config, day=None, steps=()):
     """
     from ..clock import Clock
     from ..jobs import nightly as job
+    from ..modules import processing
     from ..registry import Registry
     from ..snapshot import Snapshot
 
@@ -283,7 +284,8 @@ def nightly(config, day=None, steps=()):
         def progress(step, total):
             bars.append(_bar(step, "service", total))
             return bars[-1].update
-        snapshot = Snapshot(1, config, Registry.load(config.xml, config.addon))
+        registry = Registry.load(config.xml, config.addon)
+        snapshot = Snapshot(1, config, registry, processing=processing.load(registry, config))
         return job.run(store, snapshot, clock, clock.now().date(), steps or None, progress)
     finally:
         for bar in bars:

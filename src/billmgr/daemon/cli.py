@@ -212,7 +212,7 @@ def migrate(config_path):
 @config_option
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="The day to run for (default: today).")
 @click.option("--step", "steps", multiple=True, metavar="STEP",
-              help="Run only STEP (repeatable): billdaily, statistics, renew, suspend, delete, notify; "
+              help="Run only STEP (repeatable): billdaily, collect, statistics, renew, suspend, delete, notify; "
                    "default: all, in order.")
 def nightly(config_path, day, steps):
     """Run the nightly billing now: daily charges, usage, auto-renewals, suspensions, deletions, notices.

@@ -1,5 +1,6 @@
-"""The nightly run: for one day, the daily charges, yesterday's usage, auto-renewals, suspensions,
-deletions and expiry notices, each a step that can also run by itself.
+"""The nightly run: for one day, the daily charges, the modules' usage reports and the charge for
+yesterday's usage, auto-renewals, suspensions, deletions and expiry notices, each a step that can also
+run by itself.
 
 Every step picks its services by a condition its own work makes false
 (a renewed service no longer expires soon, a suspended one is no longer
@@ -17,6 +18,7 @@ from datetime import date, timedelta
 
 from .. import errors, ledger, mail
 from ..context import Context
+from ..modules import processing
 from ..services import items, lines, usage
 
 log = logging.getLogger("billmgr.nightly")
@@ -49,6 +51,26 @@ def _billdaily(ctx, item, day, config):
     if item.status != items.ACTIVE or (item.expiry and item.expiry > day):
         raise Skip()
     lines.carry_out(ctx, lines.day_of(ctx, item, day))
+
+
+def _collect(store, snapshot, day, outcome):
+    """Ask every processing module that declares ``stat`` for its services' usage: it reports it with
+    service.setstat through mgrctl, so it runs outside any transaction, one module after another."""
+    with store.transaction() as db:
+        found = [(id_, name, processing.clear_params(db, snapshot.config, id_))
+                 for id_, name in db.execute("SELECT id, module FROM processingmodule ORDER BY id").fetchall()]
+    for id_, name, params in found:
+        module = snapshot.processing.get(name)
+        if module is None or not module.does("stat"):
+            outcome.skipped += 1
+            continue
+        try:
+            processing.run(module.path, snapshot.config, ["--command", "stat", "--module", str(id_)],
+                           processing.connection_doc(id_, params))
+            outcome.done += 1
+        except processing.ModuleError as exc:
+            outcome.failed += 1
+            log.warning("nightly collect: processing module #%s (%s): %s", id_, name, exc)
 
 
 def _statistics_candidates(db, day, config):
@@ -132,6 +154,7 @@ def _notice(ctx, item, day, config):
 
 
 STEPS = {"billdaily": (_billdaily_candidates, _billdaily),
+         "collect": (None, _collect),           # not per service: see _collect
          "statistics": (_statistics_candidates, _statistics),
          "renew": (_renew_candidates, _renew),
          "suspend": (_suspend_candidates, _suspend),
@@ -154,11 +177,14 @@ def run(store, snapshot, clock, day, steps=None, progress=None, stopping=lambda:
 def run_step(store, snapshot, clock, day, name, progress=None, stopping=lambda: False):
     candidates, act = STEPS[name]
     config = snapshot.config
+    outcome = Outcome(name)
+    _record(store, clock, day, name, started=True)
+    if candidates is None:
+        act(store, snapshot, day, outcome)
+        return _finish(store, clock, day, name, outcome)
     with store.transaction() as db:
         due = [id_ for (id_,) in candidates(db, day, config)]
-    _record(store, clock, day, name, started=True)
     advance = progress(name, len(due)) if progress else None
-    outcome = Outcome(name)
     for start in range(0, len(due), CHUNK):
         if stopping():
             return None
@@ -171,6 +197,12 @@ def run_step(store, snapshot, clock, day, name, progress=None, stopping=lambda: 
             _count(db, day, name, outcome)
         if advance:
             advance(len(chunk))
+    return _finish(store, clock, day, name, outcome)
+
+
+def _finish(store, clock, day, name, outcome):
+    with store.transaction(write=True) as db:
+        _count(db, day, name, outcome)
     _record(store, clock, day, name, started=False)
     log.info("nightly %s %s: %d done, %d skipped, %d failed", day, name, outcome.done, outcome.skipped,
              outcome.failed)
