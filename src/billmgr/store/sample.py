@@ -56,31 +56,42 @@ def add_clients_to(store, count):
                    "SELECT id, email, 'user', email, registration_date FROM account WHERE id >= ?", (first,))
 
 
-RENEW, SUSPEND, IDLE = "renew", "suspend", "idle"
+RENEW, SUSPEND, METERED = "renew", "suspend", "metered"
+USAGE = 15      # units of each statistics add-on a metered service used the day before
 
 
-def add_services_to(store, count, clients, pricelist, day, balance_minor):
-    """``count`` active services of tariff ``pricelist`` for ``clients`` new clients, each funded with
-    ``balance_minor`` on one subaccount (an ``opening`` journal row, so the books agree).  Service N is,
-    in turn, due for auto-renewal on ``day``, expired the day before without renewal (to be suspended),
-    and paid for weeks ahead; returns {kind: count}."""
+def add_services_to(store, count, clients, tariffs, day, balance_minor):
+    """``count`` active services for ``clients`` new clients, each funded with ``balance_minor`` on one
+    subaccount (an ``opening`` journal row, so the books agree).  Service N is, in turn, of tariff
+    ``tariffs[kind]`` and: due for auto-renewal on ``day`` (RENEW), expired the day before without
+    renewal (SUSPEND), or paid for weeks ahead with ``USAGE`` units of each statistics add-on of its
+    tariff used the day before (METERED).  Returns {kind: count}."""
     add_clients_to(store, clients)
     stamp = f"{day.isoformat()} 00:00:00"
+    kinds = (RENEW, SUSPEND, METERED)
+    expiry = {RENEW: day, SUSPEND: day - timedelta(days=1), METERED: day + timedelta(days=20)}
     with store.transaction(write=True) as db:
         first = db.execute("SELECT max(id) FROM account").fetchone()[0] - clients + 1
-        itemtype, cost = db.execute("SELECT p.itemtype, c.cost FROM pricelist p JOIN pricelist_price c "
-                                    "ON c.pricelist = p.id AND c.period = 1 WHERE p.id = ?", (pricelist,)).fetchone()
         db.execute("INSERT INTO subaccount (account, project, currency, balance, active) "
                    "SELECT id, 1, 643, ?, 1 FROM account WHERE id >= ?", (balance_minor, first))
         db.execute("INSERT INTO journal (subaccount, amount, kind, at, actor) SELECT id, balance, 'opening', ?, "
                    "'sample' FROM subaccount WHERE account >= ?", (stamp, first))
         subaccounts = [tuple(row) for row in db.execute(
             "SELECT account, id FROM subaccount WHERE account >= ? ORDER BY account", (first,))]
-        expiry = {RENEW: day, SUSPEND: day - timedelta(days=1), IDLE: day + timedelta(days=20)}
-        kinds = (RENEW, SUSPEND, IDLE)
+        tariff = {kind: db.execute("SELECT p.itemtype, c.cost FROM pricelist p JOIN pricelist_price c "
+                                   "ON c.pricelist = p.id AND c.period = 1 WHERE p.id = ?", (tariffs[kind],)).fetchone()
+                  for kind in kinds}
+        first_item = db.execute("SELECT coalesce(max(id), 0) + 1 FROM item").fetchone()[0]
         db.executemany(
             "INSERT INTO item (account, subaccount, pricelist, itemtype, status, period, autoprolong, cost, "
             "createdate, opendate, expiredate, domain) VALUES (?, ?, ?, ?, 2, 1, ?, ?, ?, ?, ?, ?)",
-            ((*subaccounts[n % clients], pricelist, itemtype, 1 if kinds[n % 3] == RENEW else None, cost, stamp,
-              stamp, expiry[kinds[n % 3]].isoformat(), f"s{n}.example") for n in range(count)))
+            ((*subaccounts[n % clients], tariffs[kinds[n % 3]], tariff[kinds[n % 3]][0],
+              1 if kinds[n % 3] == RENEW else None, tariff[kinds[n % 3]][1], stamp, stamp,
+              expiry[kinds[n % 3]].isoformat(), f"s{n}.example") for n in range(count)))
+        db.execute("INSERT INTO item (account, subaccount, pricelist, itemtype, parent, status, period, createdate) "
+                   "SELECT i.account, i.subaccount, a.id, i.itemtype, i.id, 2, 1, i.createdate FROM item i "
+                   "JOIN pricelist a ON a.parent = i.pricelist AND a.billtype = 3 WHERE i.id >= ? AND i.parent IS NULL",
+                   (first_item,))
+        db.execute("INSERT INTO itemstat (item, addon, statdate, value) SELECT c.parent, c.pricelist, ?, ? "
+                   "FROM item c WHERE c.parent >= ?", ((day - timedelta(days=1)).isoformat(), USAGE, first_item))
     return {kind: len(range(i, count, 3)) for i, kind in enumerate(kinds)}
