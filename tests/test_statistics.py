@@ -65,19 +65,25 @@ def test_a_daily_accounted_add_on_charges_each_days_overage_once_unless_forced(c
 
 
 def test_a_monthly_accounted_add_on_charges_the_months_overage_as_it_grows(cloud):
+    """October 2026, 5 CPU hours a day, 100 included a month: days 1-20 reach 100 and cost nothing, each
+    of days 21-31 is 5 hours over -- 55 hours, 110.00 -- and a recount of day 25 changes nothing."""
     account, elid = service(cloud, "cpu@example.com")
-    days = [f"2026-10-0{n}" for n in range(1, 6)]
+    days = [f"2026-10-{n:02d}" for n in range(1, 32)]
     for day in days:
-        report(cloud, elid, "cpu", day, 30)                     # 30, 60, 90, 120, 150 of 100 included
+        report(cloud, elid, "cpu", day, 5)
         assert statdaily(cloud, elid, day).returncode == 0
-    charged = cloud.stored("SELECT statdate, units, amount FROM itemstat_charge WHERE item = ? AND addon = ? "
-                           "ORDER BY statdate", elid, cloud.cpu)
-    assert charged == [(days[0], 0, 0), (days[1], 0, 0), (days[2], 0, 0), (days[3], 20, 4000), (days[4], 30, 6000)]
-    assert balance(cloud, account) == "-100.00"                 # 50 h over, 2.00 each
+    charged = dict(cloud.stored("SELECT statdate, units FROM itemstat_charge WHERE item = ? AND addon = ?",
+                                elid, cloud.cpu))
+    assert [charged[day] for day in days] == [0] * 20 + [5] * 11
+    assert balance(cloud, account) == "-110.00"
+    assert statdaily(cloud, elid, "2026-10-25", "force=on").returncode == 0
+    assert balance(cloud, account) == "-110.00"
+    assert cloud.stored("SELECT count(*) FROM expense WHERE item = ? AND operation = 'statistic' AND cdate = ?",
+                        elid, "2026-10-25") == [(1,)]
     # a new month starts from its own included amount
     report(cloud, elid, "cpu", "2026-11-01", 90)
     statdaily(cloud, elid, "2026-11-01")
-    assert balance(cloud, account) == "-100.00"
+    assert balance(cloud, account) == "-110.00"
     books_balance(cloud)
 
 
