@@ -257,7 +257,8 @@ def test_lists_as_the_seed_describes(shop):
     assert [row["id"]["$"] for row in rows] == [str(dedic)]
     assert rows[0]["item_status"]["$orig"] == "2" and rows[0]["cost"]["$"] == f"{DEDIC_PRICE} RUB"
     assert {"id", "domain", "pricelist", "period", "cost", "item_status", "expiredate"} <= set(rows[0])
-    renewing = elems(web_call(shop, "func=vhost"))[0]
+    web_call(shop, VHOST_URL, auth)
+    renewing = elems(web_call(shop, "func=vhost", auth))[0]
     assert renewing["autoprolong"]["$"] == "1" and renewing["period"]["$"] == "1"
     response, body = shop.get(authinfo=auth, func="dedic", clickstat="yes", out="xml")
     assert f"<id>{dedic}</id>" in body and "<elem>" in body

@@ -57,13 +57,19 @@ def price(ctx, pricelist, period, unit, account, day=None):
     if not found:
         monthly = period == periods.DAY and price(ctx, pricelist, 1, unit, account)
         return periods.daily_price(monthly, day or ctx.clock.now().date()) if monthly else None
-    if unit.numeric in found:
-        return Money(found[unit.numeric], unit)
-    source = min(found)
+    return in_currency(ctx, found, unit, account)
+
+
+def in_currency(ctx, costs, unit, account, field="pricelist"):
+    """A price kept per currency ({currency id: minor units}) in ``unit`` for ``account``: its own in that
+    currency, else another's converted at the rate in force (no rate: a ``value`` error naming ``field``)."""
+    if unit.numeric in costs:
+        return Money(costs[unit.numeric], unit)
+    source = min(costs)
     try:
-        return rules.convert(ctx, Money(found[source], iso_currency(source)), unit, account=account)
+        return rules.convert(ctx, Money(costs[source], iso_currency(source)), unit, account=account)
     except NoRate:
-        raise errors.MgrError("value", "pricelist", f"{iso_currency(source).iso} -> {unit.iso}",
+        raise errors.MgrError("value", field, f"{iso_currency(source).iso} -> {unit.iso}",
                               "msg_error_payment_no_rate") from None
 
 

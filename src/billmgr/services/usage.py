@@ -9,12 +9,10 @@ and a new one made, so a day never has two live charges.  Usage is already
 consumed, so its charge is post-paid: it may take the balance below zero.
 """
 
-from .. import charges, errors, ledger, rules
+from .. import charges, errors, ledger
 from ..billing import discounts, usage
-from ..billing.currency import currency as iso_currency
-from ..billing.errors import NoRate
 from ..billing.money import Money
-from . import items
+from . import items, tariffs
 
 STATISTICS = 3
 
@@ -41,14 +39,7 @@ def _overage_price(ctx, addon_id, unit, account):
                                 (addon_id,)).fetchall())
     if not found:
         return Money.zero(unit)
-    if unit.numeric in found:
-        return Money(found[unit.numeric], unit)
-    source = min(found)
-    try:
-        return rules.convert(ctx, Money(found[source], iso_currency(source)), unit, account=account)
-    except NoRate:
-        raise errors.MgrError("value", "addon", f"{iso_currency(source).iso} -> {unit.iso}",
-                              "msg_error_payment_no_rate") from None
+    return tariffs.in_currency(ctx, found, unit, account, "addon")
 
 
 def charge_day(ctx, item_id, day, force=False):
