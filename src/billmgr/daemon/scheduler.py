@@ -5,42 +5,28 @@ It looks every second (a moved test clock is seen at once) and asks the
 database only when the day has no finished run yet, so a daemon started
 after the time -- or restarted after being killed in the middle -- runs (or
 finishes) the day's run.  With several daemons on one PostgreSQL database
-one of them at a time runs it (``Store.hold``).
+one of them at a time runs it (``Store.hold``).  A daemon stopping waits for
+the chunk of services the run is in, not for the whole run.
 """
 
 import logging
-import threading
 
-from .. import errors
 from ..jobs import nightly
+from .worker import Rounds
 
 log = logging.getLogger("billmgr.scheduler")
 
 
-class Scheduler:
+class Scheduler(Rounds):
+    NAME = "billmgr-scheduler"
+    STOP_WAIT = None
+
     def __init__(self, store, clock, snapshot):
+        super().__init__()
         self.store, self.clock, self.snapshot = store, clock, snapshot
         self._done = None          # the last day whose run this daemon saw finished
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="billmgr-scheduler", daemon=True)
 
-    def start(self):
-        self._thread.start()
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join()     # a nightly run stops after the chunk it is in
-
-    def _run(self):
-        while not self._stop.wait(1.0):
-            try:
-                self.tick()
-            except errors.MgrError as exc:   # busy: another process holds the database's write lock
-                log.warning("scheduler: the database is %s; trying again in a second", exc.type)
-            except Exception:
-                log.exception("scheduler fault; trying again in a second")
-
-    def tick(self):
+    def round(self):
         snapshot = self.snapshot()
         at, now = snapshot.config.nightly_time, self.clock.now()
         day = now.date()

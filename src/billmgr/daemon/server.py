@@ -164,6 +164,7 @@ class Server:
             self.dispatcher.clock.shift(message.get("shift") or 0)
             self.operations.poke()     # what the new time makes due runs now
             self.tasks.poke()
+            self.scheduler.poke()
             return {"error": None, "body": self.dispatcher.clock.stamp()}
         raise errors.value("op", op)
 
