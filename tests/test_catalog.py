@@ -27,6 +27,7 @@ def test_product_types_are_created_changed_and_their_intname_is_unique(panel):
     assert panel.error("itemtype.edit", "name=Again", "intname=backup", "sok=ok")[0] == "exists"
     assert panel.error("itemtype.edit", f"elid={elid}", "autodeleteperiod=soon", "sok=ok")[0] == "value"
     assert panel.error("itemtype.edit", "name=X", "intname=bad name", "sok=ok")[0] == "value"
+    assert panel.error("itemtype.edit", "name=X", "intname=ssl.cert", "sok=ok")[0] == "value"   # would be ssl.cert.edit
     assert panel.error("itemtype.edit", "elid=999999")[0] == "missed"
     panel.ok("itemtype.delete", f"elid={elid}")
     assert panel.stored("SELECT count(*) FROM itemtype WHERE id = ?", elid) == [(0,)]

@@ -397,3 +397,16 @@ def test_one_charge_per_service_and_period_start_is_a_database_key(shop):
     with pytest.raises(Exception, match="(?i)unique|duplicate"):
         shop.stored("INSERT INTO expense (account, subaccount, item, operation, amount, notpayd, realdate, cdate) "
                     "VALUES (?, ?, ?, 'open', 1, 1, ?, ?)", account, subaccount, vhost, cdate, cdate)
+
+
+def test_a_product_type_added_today_has_its_functions_at_once(shop):
+    shop.create("itemtype.edit", "name=Backup storage", "intname=backup")
+    tariff = shop.create("pricelist.edit", "itemtype=backup", "name=Backup 100", "monthly643=40")
+    account = shop.new_account("backup@example.com", f"passwd={CLIENT_PASSWORD}")
+    top_up(shop, account, "100")
+    auth = f"backup@example.com:{CLIENT_PASSWORD}"
+    ordered = web_call(shop, f"func=v2.backup.order.param&pricelist={tariff}&order_period=1&skipbasket=on&sok=ok",
+                       auth)
+    assert [row["id"]["$"] for row in elems(web_call(shop, "func=backup", auth))] == [ordered["service_id"]["$"]]
+    assert balance(shop, account) == "60.00"
+    assert web_call(shop, "func=nosuchtype", auth)["error"]["$type"] == "func"

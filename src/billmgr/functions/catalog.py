@@ -14,17 +14,19 @@ import re
 from .. import errors
 from ..doc import Doc
 from ..lists import contains, localized_name, sql_list
+from ..registry import TYPE_NAME
 from ..store import rows
 from ..validation import integer
 
 _INTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_TYPE_NAME = re.compile(TYPE_NAME)   # no dot: it names the type's functions (vds.edit)
 MAX_DAYS = 36500
 DEFAULT_DAYS = 30   # (ours) a suspended service of a type is deleted this many days later unless set
 
 
 class Named:
-    def __init__(self, table, flags=(), days=()):
-        self.table, self.flags, self.days = table, tuple(flags), tuple(days)
+    def __init__(self, table, flags=(), days=(), intname=_INTNAME):
+        self.table, self.flags, self.days, self.intname = table, tuple(flags), tuple(days), intname
         self.fields = ("name", "name_ru", "intname", *self.flags, *self.days)
 
     def listing(self, req):
@@ -53,7 +55,7 @@ class Named:
         for name in ("name", "intname"):
             if name in values and not values[name]:
                 raise errors.empty(name)
-        if "intname" in values and not _INTNAME.fullmatch(values["intname"]):
+        if "intname" in values and not self.intname.fullmatch(values["intname"]):
             raise errors.value("intname", values["intname"])
         return values
 
@@ -90,7 +92,7 @@ class Named:
                 raise errors.MgrError("value", "elid", elid, "msg_error_catalog_in_use") from None
 
 
-ITEMTYPE = Named("itemtype", flags=("clientdelete",), days=("autodeleteperiod",))
+ITEMTYPE = Named("itemtype", flags=("clientdelete",), days=("autodeleteperiod",), intname=_TYPE_NAME)
 DATACENTER = Named("datacenter")
 OSTEMPLATE = Named("ostemplate")
 RECIPE = Named("recipe")

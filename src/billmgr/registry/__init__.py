@@ -11,13 +11,16 @@ LANGS = ("en", "ru")
 COMMON = "common"  # the messages group shared by every function
 
 
+TYPE_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"    # a product type's intname (itemtype.edit keeps to it)
+
+
 class Families:
     """Functions declared once for every product type: ``{type}.edit`` answers ``vds.edit``,
     ``dedic.edit`` and a type an admin adds tomorrow, with no reload.  Whether the type exists
     is the handler's question (the registry has no database)."""
 
     def __init__(self, names):
-        self.patterns = [(re.compile(re.escape(name).replace(re.escape(TYPE), "([a-z][a-z0-9_]{0,31})")), name)
+        self.patterns = [(re.compile(re.escape(name).replace(re.escape(TYPE), f"({TYPE_NAME})")), name)
                          for name in names if TYPE in name]
 
     def match(self, name):
@@ -131,5 +134,5 @@ class Registry:
         return "\n".join(lines)
 
 
-__all__ = ["Registry", "RegistryError", "FunctionSpec", "Field", "Column", "Handler",
+__all__ = ["TYPE_NAME", "Registry", "RegistryError", "FunctionSpec", "Field", "Column", "Handler",
            "LANGS", "core_xml_dir"]
